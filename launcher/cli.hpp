@@ -1,0 +1,23 @@
+// The `jobset` command line: parsing, dispatch to the commands, and the
+// one place that turns outcomes into exit codes (jobset(1), EXIT STATUS).
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace jobset::launcher {
+
+enum ExitCode : int {
+  kExitSuccess = 0,
+  kExitInternal = 1,
+  kExitBadInput = 2,
+  kExitDoesNotFit = 3,
+  kExitTimeout = 124,
+};
+
+// `args` excludes the program name. Output goes to `out`, diagnostics and
+// the closing reason to `err`.
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace jobset::launcher

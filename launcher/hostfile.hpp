@@ -1,0 +1,50 @@
+// Node sources that are plain text: a hostfile, the --host list, the
+// synthetic --nodes/--slots cluster of `jobset plan`, and this machine.
+// Each returns a topology::Cluster or the first problem found, as an Error
+// whose message is ready to print (it names the file, line and column, or
+// the flag). Only local_cluster() looks at the system.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "topology/cluster.hpp"
+
+namespace jobset::launcher {
+
+// A hostfile: one node per line,
+//   name [slots=N] [gpus=N] [tpus=N] [max_slots=N] [key=value ...]
+// (Open MPI's syntax, extended with Kubernetes-style labels). `#` starts a
+// comment anywhere; blank lines are skipped; fields are separated by spaces
+// or tabs, with no spaces around '='; "\r\n" line ends and a UTF-8 byte
+// order mark are accepted. slots defaults to 1 and must be in
+// 1..2^31-1; gpus and tpus in 0..2^31-1. max_slots (or max-slots) is
+// accepted and ignored. Host names follow RFC 1123 (letters, digits, '-'
+// and dots; '_' also accepted); IPv4 addresses are host names too.
+// Errors: "nodes.txt:3:9: slots: expected a positive integer, found 'x'"
+// (columns count bytes from 1; they point at the offending value), or
+// "nodes.txt:5: node 'n1' is listed twice (first on line 2)". At most
+// topology::kMaxClusterNodes nodes; a file without nodes is an error.
+// `filename` is only used in messages.
+Result<topology::Cluster> parse_hostfile(std::string_view text, const std::string& filename);
+
+// The --host form: "a:4,b:4", name[:slots] separated by commas, 1 slot by
+// default. A host listed twice gets the sum of its slots (as Open MPI
+// does); nodes keep the order of their first appearance. Errors start with
+// "--host".
+Result<topology::Cluster> parse_host_list(std::string_view spec);
+
+// --nodes N --slots S (for `jobset plan`): N nodes named "n" followed by
+// the index from 1, zero-padded to the width of N (n1..n8, n01..n16,
+// n001..n100), each with S slots. N in 1..kMaxClusterNodes, S in
+// 1..2^31-1; errors start with "--nodes" or "--slots".
+Result<topology::Cluster> synthetic_cluster(int64_t nodes, int64_t slots);
+
+// This machine: one node named by gethostname() ("localhost" if that
+// fails), with one slot per online CPU (std::thread::hardware_concurrency,
+// at least 1). Does I/O; never fails.
+topology::Cluster local_cluster();
+
+}  // namespace jobset::launcher

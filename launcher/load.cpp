@@ -1,0 +1,116 @@
+#include "launcher/load.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "launcher/decode.hpp"
+#include "launcher/validate.hpp"
+
+namespace jobset::launcher {
+
+namespace {
+
+bool looks_binary(std::string_view text) {
+  size_t n = std::min<size_t>(text.size(), 4096);
+  for (size_t i = 0; i < n; ++i)
+    if (text[i] == '\0') return true;
+  return false;
+}
+
+void report_ignored(const std::vector<std::string>& ignored, Diagnostics& diags) {
+  if (ignored.empty()) return;
+  std::string list;
+  for (size_t i = 0; i < ignored.size() && i < 12; ++i) list += (i ? ", " : "") + ignored[i];
+  if (ignored.size() > 12) list += ", ... (" + std::to_string(ignored.size() - 12) + " more)";
+  diags.warning(Mark{}, "", std::to_string(ignored.size()) +
+                                " Kubernetes-only field(s) have no meaning here and are ignored: " + list);
+}
+
+}  // namespace
+
+std::optional<LoadedJobSet> load_jobset_text(std::string_view text, Format format,
+                                             Diagnostics& diags) {
+  if (text.size() > kMaxFileBytes) {
+    diags.error(Mark{}, "", "file too large: " + std::to_string(text.size()) + " bytes, a JobSet file may have at most " +
+                                std::to_string(kMaxFileBytes) + " bytes");
+    return std::nullopt;
+  }
+  if (looks_binary(text)) {
+    diags.error(Mark{1, 1}, "", "expected a TOML or YAML text file, found binary data (a NUL byte)");
+    return std::nullopt;
+  }
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    diags.error(Mark{1, 1}, "", "the file is empty; expected a JobSet (see jobset-file(5))");
+    return std::nullopt;
+  }
+  std::optional<Node> root =
+      format == Format::kToml ? parse_toml(text, diags) : parse_yaml(text, diags);
+  if (!root) return std::nullopt;
+  if (root->kind != Node::Kind::kTable) {
+    diags.error(root->mark, "", "expected a JobSet (a table of fields), found " + describe(*root));
+    return std::nullopt;
+  }
+  LoadedJobSet out;
+  out.format = format;
+  ReadContext ctx{diags, out.where, {}};
+  bool kubernetes = root->get("apiVersion") || root->get("kind");
+  if (format == Format::kYaml && !kubernetes) {
+    diags.error(root->mark, "", "expected a Kubernetes JobSet (apiVersion: jobset.x-k8s.io/v1alpha2, kind: JobSet); "
+                                "jobset's native format is TOML");
+    return std::nullopt;
+  }
+  if (!kubernetes && !root->get("name") && !root->get("replicated_jobs")) {
+    diags.error(root->mark, "", "this is not a JobSet: expected the fields name and [[replicated_jobs]] (see jobset-file(5))");
+    return std::nullopt;
+  }
+  out.jobset = kubernetes ? decode_kubernetes(*root, ctx) : decode_native(*root, ctx);
+  out.ignored = std::move(ctx.ignored);
+  report_ignored(out.ignored, diags);
+  apply_defaults(out.jobset);
+  validate(out.jobset, out.where, diags);
+  if (diags.has_errors()) return std::nullopt;
+  return out;
+}
+
+std::optional<LoadedJobSet> load_jobset_file(const std::string& path, Diagnostics& diags) {
+  if (path == "-") {
+    std::string text;
+    char buf[65536];
+    while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+      text.append(buf, static_cast<size_t>(std::cin.gcount()));
+      if (text.size() > kMaxFileBytes) break;
+    }
+    return load_jobset_text(text, guess_format("", text), diags);
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    diags.error(Mark{}, "", "expected a JobSet file, found a directory");
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.error(Mark{}, "", std::string("cannot read the file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  if (size > static_cast<std::streamoff>(kMaxFileBytes)) {
+    diags.error(Mark{}, "", "file too large: " + std::to_string(size) +
+                                " bytes, a JobSet file may have at most " + std::to_string(kMaxFileBytes) + " bytes");
+    return std::nullopt;
+  }
+  in.seekg(0);
+  std::string text(static_cast<size_t>(std::max<std::streamoff>(size, 0)), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!in && !in.eof()) {
+    diags.error(Mark{}, "", std::string("cannot read the file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  return load_jobset_text(text, guess_format(path, text), diags);
+}
+
+}  // namespace jobset::launcher

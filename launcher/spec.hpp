@@ -1,0 +1,189 @@
+// The JobSet model: every field of jobset.x-k8s.io/v1alpha2 that means
+// something to a launcher, with the Kubernetes defaults. Both readers (the
+// native TOML file and the Kubernetes YAML) produce this, the validator
+// checks it, the expander turns it into processes. Pure data; the field
+// names are the snake_case of the Kubernetes ones (see jobset-file(5)).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jobset::launcher {
+
+enum class PodFailureAction { kFailJob, kIgnore, kCount, kFailIndex };
+enum class ExitCodeOperator { kIn, kNotIn };
+
+struct OnExitCodes {
+  ExitCodeOperator op = ExitCodeOperator::kIn;
+  std::vector<int64_t> values;
+  bool operator==(const OnExitCodes&) const = default;
+};
+
+struct PodCondition {
+  std::string type;  // e.g. DisruptionTarget (a lost node, here)
+  std::string status = "True";
+  bool operator==(const PodCondition&) const = default;
+};
+
+struct PodFailureRule {
+  PodFailureAction action = PodFailureAction::kFailJob;
+  std::optional<OnExitCodes> on_exit_codes;
+  std::vector<PodCondition> on_pod_conditions;
+  bool operator==(const PodFailureRule&) const = default;
+};
+
+// What one process asks of a node. Kubernetes quantities are normalised:
+// cpus in cores (0.5 for "500m"), memory in bytes.
+struct Resources {
+  double cpus = 0;
+  int64_t memory = 0;
+  int64_t gpus = 0;
+  int64_t tpus = 0;
+  bool operator==(const Resources&) const = default;
+};
+
+// The Job template merged with its single process (pod/container).
+struct JobTemplate {
+  int64_t parallelism = 1;
+  std::optional<int64_t> completions;  // unset: equal to parallelism
+  int64_t backoff_limit = 6;
+  std::optional<int64_t> active_deadline_seconds;
+  std::vector<PodFailureRule> pod_failure_policy;
+
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+  std::string working_dir;
+  std::vector<int64_t> ports;
+  Resources resources;
+  std::map<std::string, std::string> node_selector;
+
+  int64_t effective_completions() const { return completions.value_or(parallelism); }
+  bool operator==(const JobTemplate&) const = default;
+};
+
+enum class DependencyStatus { kReady, kComplete };
+
+struct Dependency {
+  std::string name;
+  DependencyStatus status = DependencyStatus::kReady;
+  bool operator==(const Dependency&) const = default;
+};
+
+struct ReplicatedJob {
+  std::string name;
+  int64_t replicas = 1;
+  std::string group_name = "default";
+  // Label key whose islands each job of this replicated job gets to itself
+  // (alpha.jobset.sigs.k8s.io/exclusive-topology); empty: the JobSet's.
+  std::string exclusive_topology;
+  // alpha.jobset.sigs.k8s.io/node-selector: nodes are pre-labelled per job.
+  std::optional<bool> node_selector_strategy;
+  std::vector<Dependency> depends_on;
+  JobTemplate tmpl;
+  bool operator==(const ReplicatedJob&) const = default;
+};
+
+struct Network {
+  bool enable_dns_hostnames = true;
+  std::string subdomain;  // empty: the JobSet name
+  bool publish_not_ready_addresses = true;
+  bool operator==(const Network&) const = default;
+};
+
+enum class SuccessOperator { kAll, kAny };
+
+struct SuccessPolicy {
+  SuccessOperator op = SuccessOperator::kAll;
+  std::vector<std::string> target_replicated_jobs;  // empty: all
+  bool operator==(const SuccessPolicy&) const = default;
+};
+
+enum class FailureAction {
+  kFailJobSet,
+  kRestartJobSet,
+  kRestartJobSetAndIgnoreMaxRestarts,
+  kRestartJob,
+  kRestartJobAndIgnoreMaxRestarts,
+};
+
+struct FailurePolicyRule {
+  std::string name;  // empty in the file: failurePolicyRule<index>
+  FailureAction action = FailureAction::kRestartJobSet;
+  std::vector<std::string> on_job_failure_reasons;
+  std::vector<std::string> on_job_failure_message_patterns;
+  std::vector<std::string> target_replicated_jobs;
+  bool operator==(const FailurePolicyRule&) const = default;
+};
+
+enum class RestartStrategy { kRecreate, kBlockingRecreate };
+
+struct FailurePolicy {
+  int64_t max_restarts = 0;
+  RestartStrategy restart_strategy = RestartStrategy::kRecreate;
+  std::vector<FailurePolicyRule> rules;
+  bool operator==(const FailurePolicy&) const = default;
+};
+
+enum class StartupOrder { kAnyOrder, kInOrder };
+
+struct Coordinator {
+  std::string replicated_job;
+  int64_t job_index = 0;
+  int64_t pod_index = 0;
+  bool operator==(const Coordinator&) const = default;
+};
+
+struct JobSet {
+  std::string name;
+  std::vector<ReplicatedJob> replicated_jobs;
+  Network network;
+  SuccessPolicy success_policy;
+  std::optional<FailurePolicy> failure_policy;  // unset: first failure fails
+  StartupOrder startup_order = StartupOrder::kAnyOrder;
+  std::optional<Coordinator> coordinator;
+  std::string exclusive_topology;  // JobSet-wide default for replicated jobs
+  std::optional<bool> node_selector_strategy;
+  bool suspend = false;
+  std::optional<int64_t> ttl_seconds_after_finished;
+  std::string managed_by;
+
+  const std::string& subdomain() const {
+    return network.subdomain.empty() ? name : network.subdomain;
+  }
+  bool operator==(const JobSet&) const = default;
+};
+
+// Names as they appear in files, and back. Parsers return false for an
+// unknown name so that the caller can report it with its position.
+const char* to_string(PodFailureAction a);
+const char* to_string(ExitCodeOperator o);
+const char* to_string(DependencyStatus s);
+const char* to_string(SuccessOperator o);
+const char* to_string(FailureAction a);
+const char* to_string(RestartStrategy s);
+const char* to_string(StartupOrder o);
+bool parse_enum(const std::string& s, PodFailureAction& out);
+bool parse_enum(const std::string& s, ExitCodeOperator& out);
+bool parse_enum(const std::string& s, DependencyStatus& out);
+bool parse_enum(const std::string& s, SuccessOperator& out);
+bool parse_enum(const std::string& s, FailureAction& out);
+bool parse_enum(const std::string& s, RestartStrategy& out);
+bool parse_enum(const std::string& s, StartupOrder& out);
+
+// Every accepted spelling of an enum (the argument only selects the type).
+const std::vector<std::string>& enum_names(PodFailureAction);
+const std::vector<std::string>& enum_names(ExitCodeOperator);
+const std::vector<std::string>& enum_names(DependencyStatus);
+const std::vector<std::string>& enum_names(SuccessOperator);
+const std::vector<std::string>& enum_names(FailureAction);
+const std::vector<std::string>& enum_names(RestartStrategy);
+const std::vector<std::string>& enum_names(StartupOrder);
+
+// The failure reasons a Job can end with (on_job_failure_reasons).
+const std::vector<std::string>& job_failure_reasons();
+
+}  // namespace jobset::launcher

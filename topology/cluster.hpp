@@ -1,0 +1,45 @@
+// The cluster model: the nodes a run may use, how many process slots and
+// accelerators each offers, and its Kubernetes-style labels (an island is
+// the set of nodes sharing one value of a label). Node sources (hostfile,
+// --host, Slurm, this machine) build a Cluster; placement reads it. Plain
+// values, no I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace jobset::topology {
+
+// Limits shared by every node source, so a hostile or mistyped input fails
+// with a clear message instead of exhausting memory or overflowing.
+inline constexpr int64_t kMaxClusterNodes = 1'000'000;
+inline constexpr int64_t kMaxSlotsPerNode = 2'147'483'647;  // 2^31-1
+
+struct Node {
+  std::string name;
+  int64_t slots = 1;
+  int64_t gpus = 0, tpus = 0;
+  // key=value labels, Kubernetes style: keys may contain '/', '.', '-'
+  // ("cloud.google.com/gke-nodepool").
+  std::map<std::string, std::string> labels;
+
+  bool operator==(const Node&) const = default;
+};
+
+struct Cluster {
+  std::vector<Node> nodes;
+
+  // Sum of the nodes' slots (negative counts as 0; saturates at INT64_MAX).
+  int64_t total_slots() const;
+
+  bool operator==(const Cluster&) const = default;
+};
+
+// "the 2 nodes have 8 (node01: 4, node02: 4)": the slot count of the first
+// `max_listed` nodes, then "..." when there are more. For error messages.
+std::string describe_slots(const Cluster& cluster, size_t max_listed = 8);
+
+}  // namespace jobset::topology
