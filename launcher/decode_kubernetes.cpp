@@ -149,6 +149,7 @@ void read_pod_failure_policy(const Node& n, ReadContext& ctx, const std::string&
   for (size_t i = 0; i < rules->items.size(); ++i) {
     PodFailureRule rule;
     FieldReader r(rules->items[i], indexed(rnative, i), indexed(rdisplay, i), ctx);
+    r.require("action", "FailJob, Ignore, Count or FailIndex");
     r.read_enum("action", rule.action);
     if (const Node* codes = r.take("onExitCodes", "on_exit_codes")) {
       OnExitCodes oc;
@@ -240,6 +241,8 @@ void read_replicated_jobs(const Node& n, ReadContext& ctx, const std::string& di
         for (size_t j = 0; j < deps->items.size(); ++j) {
           Dependency d;
           FieldReader dr(deps->items[j], indexed(dn, j), indexed(dd, j), ctx);
+          dr.require("name", "the replicated job this one waits for");
+          dr.require("status", "Ready or Complete");
           dr.read("name", d.name);
           dr.read_enum("status", d.status);
           dr.finish();
@@ -285,6 +288,7 @@ void read_spec(const Node& n, ReadContext& ctx, JobSet& js) {
         for (size_t i = 0; i < rules->items.size(); ++i) {
           FailurePolicyRule rule;
           FieldReader rr(rules->items[i], indexed("failure_policy.rules", i), indexed(rd, i), ctx);
+          rr.require("action", "what to do when the rule matches");
           rr.read("name", rule.name);
           rr.read_enum("action", rule.action);
           rr.read("onJobFailureReasons", rule.on_job_failure_reasons, "on_job_failure_reasons");
@@ -307,6 +311,7 @@ void read_spec(const Node& n, ReadContext& ctx, JobSet& js) {
   if (const Node* co = s.take("coordinator")) {
     Coordinator c;
     FieldReader r(*co, "coordinator", s.child_display("coordinator"), ctx);
+    r.require("replicatedJob", "the replicated job of the coordinator process");
     r.read("replicatedJob", c.replicated_job, "replicated_job");
     r.read("jobIndex", c.job_index, 0, kInt32Max, "job_index");
     r.read("podIndex", c.pod_index, 0, kInt32Max, "pod_index");

@@ -37,6 +37,7 @@ void read_pod_failure_policy(const Node& n, ReadContext& ctx, const std::string&
     PodFailureRule rule;
     std::string path = indexed(rules_path, i);
     FieldReader r(rules->items[i], path, path, ctx);
+    r.require("action", "FailJob, Ignore, Count or FailIndex");
     r.read_enum("action", rule.action);
     if (const Node* codes = r.take("on_exit_codes")) {
       OnExitCodes oc;
@@ -101,6 +102,8 @@ void read_depends_on(const Node& n, ReadContext& ctx, const std::string& native,
   for (size_t i = 0; i < n.items.size(); ++i) {
     Dependency d;
     FieldReader r(n.items[i], indexed(native, i), indexed(native, i), ctx);
+    r.require("name", "the replicated job this one waits for");
+    r.require("status", "Ready or Complete");
     r.read("name", d.name);
     r.read_enum("status", d.status);
     r.finish();
@@ -137,6 +140,7 @@ void read_failure_policy(const Node& n, ReadContext& ctx, FailurePolicy& fp) {
     FailurePolicyRule rule;
     std::string path = indexed("failure_policy.rules", i);
     FieldReader rr(rules->items[i], path, path, ctx);
+    rr.require("action", "what to do when the rule matches");
     rr.read("name", rule.name);
     rr.read_enum("action", rule.action);
     rr.read("on_job_failure_reasons", rule.on_job_failure_reasons);
@@ -190,6 +194,7 @@ JobSet decode_native(const Node& root, ReadContext& ctx) {
   if (const Node* n = r.take("coordinator")) {
     Coordinator c;
     FieldReader cr(*n, "coordinator", "coordinator", ctx);
+    cr.require("replicated_job", "the replicated job of the coordinator process");
     cr.read("replicated_job", c.replicated_job);
     cr.read("job_index", c.job_index, 0, kInt32Max);
     cr.read("pod_index", c.pod_index, 0, kInt32Max);

@@ -61,6 +61,9 @@ class SourceMap {
   void add(const std::string& path, Mark mark, std::string display_path) {
     entries_[path] = Location{mark, std::move(display_path)};
   }
+  void add_if_absent(const std::string& path, Mark mark, std::string display_path) {
+    entries_.try_emplace(path, Location{mark, std::move(display_path)});
+  }
   // The location of `path`, or of its closest recorded parent; a path with
   // no record at all gets line 0 and itself as the display path.
   Location find(const std::string& path) const;

@@ -87,6 +87,8 @@ FieldReader::FieldReader(const Node& table, std::string native, std::string disp
   }
   table_ = &table;
   used_.assign(table.fields.size(), false);
+  // Tables inside lists (rules[0]) have no key of their own to mark them.
+  if (!native_.empty()) ctx_.where.add_if_absent(native_, table.mark, display_);
 }
 
 std::string FieldReader::child_native(const std::string& native_key) const {
@@ -190,6 +192,13 @@ void FieldReader::read(const std::string& key, std::vector<int64_t>& out, int64_
   for (size_t i = 0; i < n->items.size(); ++i)
     if (auto v = read_int(n->items[i], ctx_, indexed(child_display(key), i), min, max))
       out.push_back(*v);
+}
+
+void FieldReader::require(const std::string& key, const std::string& what) {
+  if (!table_) return;
+  for (const auto& [k, v] : table_->fields)
+    if (k == key) return;
+  ctx_.diags.error(table_->mark, display_, "'" + key + "' is required: " + what);
 }
 
 void FieldReader::ignore(const std::vector<std::string>& keys) {

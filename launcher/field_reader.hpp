@@ -69,6 +69,9 @@ class FieldReader {
     if (!parse_enum(*s, out)) bad_enum(*n, key, *s, enum_names(out));
   }
 
+  // Reports a missing field that has no default (as in Kubernetes).
+  void require(const std::string& key, const std::string& what);
+
   // Accept `keys` without meaning: each present one is listed as ignored.
   void ignore(const std::vector<std::string>& keys);
 

@@ -213,7 +213,7 @@ void check_failure_policy(const JobSet& js, Reporter& rep) {
 }
 
 void check_coordinator(const JobSet& js, Reporter& rep) {
-  if (!js.coordinator) return;
+  if (!js.coordinator || js.coordinator->replicated_job.empty()) return;  // reported as missing
   const Coordinator& c = *js.coordinator;
   auto it = std::find_if(js.replicated_jobs.begin(), js.replicated_jobs.end(),
                          [&](const ReplicatedJob& rj) { return rj.name == c.replicated_job; });

@@ -19,8 +19,8 @@ Environment (all optional):
                     restart resuming from the checkpoint
 
 By hand, without jobset (two ranks on this machine):
-  MASTER_ADDR=127.0.0.1 MASTER_PORT=29411 WORLD_SIZE=2 RANK=0 python3 ddp.py &
-  MASTER_ADDR=127.0.0.1 MASTER_PORT=29411 WORLD_SIZE=2 RANK=1 python3 ddp.py
+  MASTER_ADDR=127.0.0.1 MASTER_PORT=29411 WORLD_SIZE=2 RANK=0 /usr/bin/python3 ddp.py &
+  MASTER_ADDR=127.0.0.1 MASTER_PORT=29411 WORLD_SIZE=2 RANK=1 /usr/bin/python3 ddp.py
 """
 
 import os
