@@ -31,7 +31,7 @@ Result<Expansion> expand(const JobSet& js, int64_t max_processes) {
     info.group = it->second;
     info.first_job_group_index = g.replicas;
     info.first_job_global_index = ex.total_jobs;
-    info.first_rank = static_cast<int32_t>(ex.processes.size());
+    info.first_rank = ex.rjobs.empty() ? 0 : ex.rjobs.back().first_rank + ex.rjobs.back().processes;
     info.processes_per_job = static_cast<int32_t>(rj.tmpl.effective_completions());
     info.processes = static_cast<int32_t>(rj.replicas * info.processes_per_job);
     g.replicas += static_cast<int32_t>(rj.replicas);

@@ -278,7 +278,7 @@ Result<topology::Cluster> parse_hostfile(std::string_view text, const std::strin
 }
 
 Result<topology::Cluster> parse_host_list(std::string_view spec) {
-  if (trim(spec).empty()) return Error("--host: expected name[:slots], found nothing");
+  if (trim(spec).empty()) return Error("expected name[:slots], found nothing");
   topology::Cluster cluster;
   std::unordered_map<std::string_view, size_t> index;  // name -> position in cluster.nodes
   size_t number = 0;
@@ -286,7 +286,7 @@ Result<topology::Cluster> parse_host_list(std::string_view spec) {
     const size_t comma = std::min(spec.find(',', start), spec.size());
     const std::string_view entry = trim(spec.substr(start, comma - start));
     start = comma + 1;
-    const std::string where = "--host: entry " + std::to_string(++number);
+    const std::string where = "entry " + std::to_string(++number);
     if (entry.empty()) return Error(where + ": expected name[:slots], found nothing");
     const std::string context = where + " " + quote(entry);
     const size_t colon = entry.find(':');
@@ -302,8 +302,7 @@ Result<topology::Cluster> parse_host_list(std::string_view spec) {
     auto [it, inserted] = index.emplace(name, cluster.nodes.size());
     if (inserted) {
       if (static_cast<int64_t>(cluster.nodes.size()) >= kMaxClusterNodes) {
-        return Error("--host: too many nodes: expected at most " +
-                     std::to_string(kMaxClusterNodes));
+        return Error("too many nodes: expected at most " + std::to_string(kMaxClusterNodes));
       }
       cluster.nodes.push_back(topology::Node{std::string(name), slots, 0, 0, {}});
       continue;

@@ -1,8 +1,9 @@
 // Node sources that are plain text: a hostfile, the --host list, the
 // synthetic --nodes/--slots cluster of `jobset plan`, and this machine.
 // Each returns a topology::Cluster or the first problem found, as an Error
-// whose message is ready to print (it names the file, line and column, or
-// the flag). Only local_cluster() looks at the system.
+// that says where: file, line and column for a hostfile; the entry for
+// --host (the caller adds the flag); the flag for --nodes/--slots. Only
+// local_cluster() looks at the system.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,7 @@ namespace jobset::launcher {
 // accepted and ignored. Host names follow RFC 1123 (letters, digits, '-'
 // and dots; '_' also accepted); IPv4 addresses are host names too.
 // Errors: "nodes.txt:3:9: slots: expected a positive integer, found 'x'"
-// (columns count bytes from 1; they point at the offending value), or
+// (columns count bytes from 1, a tab is one; they point at what is wrong), or
 // "nodes.txt:5: node 'n1' is listed twice (first on line 2)". At most
 // topology::kMaxClusterNodes nodes; a file without nodes is an error.
 // `filename` is only used in messages.
@@ -32,8 +33,8 @@ Result<topology::Cluster> parse_hostfile(std::string_view text, const std::strin
 
 // The --host form: "a:4,b:4", name[:slots] separated by commas, 1 slot by
 // default. A host listed twice gets the sum of its slots (as Open MPI
-// does); nodes keep the order of their first appearance. Errors start with
-// "--host".
+// does); nodes keep the order of their first appearance. Messages do not
+// name the flag: the caller adds "--host" ("entry 2 'b:x': slots: ...").
 Result<topology::Cluster> parse_host_list(std::string_view spec);
 
 // --nodes N --slots S (for `jobset plan`): N nodes named "n" followed by

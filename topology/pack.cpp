@@ -37,9 +37,9 @@ Error explain_no_fit(const Cluster& cluster, const std::vector<int64_t>& demands
   const int64_t max_capacity = capacity(cluster.nodes[largest]);
   for (size_t rank = 0; rank < demands.size(); ++rank) {
     if (demands[rank] > max_capacity) {
-      return Error("rank " + std::to_string(rank) + " needs " + plural(demands[rank], "slot") +
-                   " on one node, the largest node has " + std::to_string(max_capacity) + " (" +
-                   cluster.nodes[largest].name + ")");
+      return Error("needs " + plural(demands[rank], "slot") + " on one node for rank " +
+                   std::to_string(rank) + ", the largest node has " + std::to_string(max_capacity) +
+                   " (" + cluster.nodes[largest].name + ")");
     }
   }
   return Error("needs " + plural(needed, "slot") + ", " + have + ", but packed in rank order " +
@@ -53,13 +53,12 @@ Result<std::vector<Slot>> pack_by_slot(const Cluster& cluster,
                                        const std::vector<int64_t>& slots_per_process) {
   const std::vector<Node>& nodes = cluster.nodes;
   if (nodes.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    return Error("too many nodes: " + std::to_string(nodes.size()));
+    return Error("needs at most 2^31-1 nodes, found " + std::to_string(nodes.size()));
   }
   for (size_t rank = 0; rank < slots_per_process.size(); ++rank) {
     if (slots_per_process[rank] < 1) {
-      return Error("rank " + std::to_string(rank) +
-                   ": expected at least 1 slot per process, found " +
-                   std::to_string(slots_per_process[rank]));
+      return Error("needs at least 1 slot per process, found " +
+                   std::to_string(slots_per_process[rank]) + " for rank " + std::to_string(rank));
     }
   }
 

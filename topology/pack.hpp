@@ -28,7 +28,8 @@ struct Slot {
 // Fails (all or nothing) when a process asks for fewer than 1 slot or
 // when the processes do not fit; the message says how many slots are
 // needed and what the nodes have ("needs 12 slots, the 2 nodes have 8
-// (node01: 4, node02: 4)"). Zero processes always fit.
+// (node01: 4, node02: 4)"). Every message starts with "needs", so a caller
+// may write "<name> does not fit: it <message>". Zero processes always fit.
 // Slots beyond 2^31-1 on one node are not used (the index is 32-bit).
 Result<std::vector<Slot>> pack_by_slot(const Cluster& cluster,
                                        const std::vector<int64_t>& slots_per_process);

@@ -31,6 +31,7 @@ Cluster hostfile_ok(const std::string& text) {
   return *r;
 }
 
+// parse_host_list leaves naming the flag to its caller.
 std::string host_list_error(const std::string& spec) {
   Result<Cluster> r = parse_host_list(spec);
   REQUIRE_FALSE(r.ok());
@@ -275,31 +276,29 @@ TEST_CASE("host list: spaces around entries are ignored", "[launcher]") {
 }
 
 TEST_CASE("host list: empty lists and empty entries are rejected", "[launcher]") {
-  CHECK(host_list_error("") == "--host: expected name[:slots], found nothing");
-  CHECK(host_list_error(" ") == "--host: expected name[:slots], found nothing");
-  CHECK(host_list_error("a,,b") == "--host: entry 2: expected name[:slots], found nothing");
-  CHECK(host_list_error("a,b,") == "--host: entry 3: expected name[:slots], found nothing");
-  CHECK(host_list_error(":4") == "--host: entry 1 ':4': expected a host name before ':'");
+  CHECK(host_list_error("") == "expected name[:slots], found nothing");
+  CHECK(host_list_error(" ") == "expected name[:slots], found nothing");
+  CHECK(host_list_error("a,,b") == "entry 2: expected name[:slots], found nothing");
+  CHECK(host_list_error("a,b,") == "entry 3: expected name[:slots], found nothing");
+  CHECK(host_list_error(":4") == "entry 1 ':4': expected a host name before ':'");
 }
 
 TEST_CASE("host list: bad slots and bad names name the entry", "[launcher]") {
   CHECK(host_list_error("a:4,b:x") ==
-        "--host: entry 2 'b:x': slots: expected a positive integer, found 'x'");
-  CHECK(host_list_error("a:0") ==
-        "--host: entry 1 'a:0': slots: expected a positive integer, found '0'");
-  CHECK(host_list_error("a:") ==
-        "--host: entry 1 'a:': slots: expected a positive integer, found nothing");
+        "entry 2 'b:x': slots: expected a positive integer, found 'x'");
+  CHECK(host_list_error("a:0") == "entry 1 'a:0': slots: expected a positive integer, found '0'");
+  CHECK(host_list_error("a:") == "entry 1 'a:': slots: expected a positive integer, found nothing");
   CHECK(host_list_error("a:1:2") ==
-        "--host: entry 1 'a:1:2': slots: expected a positive integer, found '1:2'");
+        "entry 1 'a:1:2': slots: expected a positive integer, found '1:2'");
   CHECK(host_list_error("n@1:2") ==
-        "--host: entry 1 'n@1:2': host name: expected letters, digits, '-', '_' or '.', found "
+        "entry 1 'n@1:2': host name: expected letters, digits, '-', '_' or '.', found "
         "'@' in 'n@1'");
 }
 
 TEST_CASE("host list: slots of a repeated host may not add up past 2^31-1", "[launcher]") {
   CHECK(parse_host_list("a:2147483646,a:1").ok());
   CHECK(host_list_error("a:2147483647,a:1") ==
-        "--host: entry 2 'a:1': slots of 'a' add up to 2147483648, expected at most 2147483647");
+        "entry 2 'a:1': slots of 'a' add up to 2147483648, expected at most 2147483647");
 }
 
 // --- --nodes / --slots -----------------------------------------------------

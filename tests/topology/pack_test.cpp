@@ -99,7 +99,7 @@ TEST_CASE("pack: slots split across nodes by rank order are explained", "[topolo
 
 TEST_CASE("pack: a process larger than every node names the largest node", "[topology]") {
   CHECK(error_of(pack_by_slot(make_cluster({{"a", 2}, {"b", 4}, {"c", 4}}), {1, 5})) ==
-        "rank 1 needs 5 slots on one node, the largest node has 4 (b)");
+        "needs 5 slots on one node for rank 1, the largest node has 4 (b)");
 }
 
 TEST_CASE("pack: zero processes always fit, even on no nodes", "[topology]") {
@@ -118,12 +118,12 @@ TEST_CASE("pack: processes and no nodes say there are no nodes", "[topology]") {
 TEST_CASE("pack: a process asking for fewer than 1 slot is rejected with its rank", "[topology]") {
   const Cluster c = make_cluster({{"a", 4}});
   CHECK(error_of(pack_by_slot(c, {1, 0})) ==
-        "rank 1: expected at least 1 slot per process, found 0");
+        "needs at least 1 slot per process, found 0 for rank 1");
   CHECK(error_of(pack_by_slot(c, {-3})) ==
-        "rank 0: expected at least 1 slot per process, found -3");
+        "needs at least 1 slot per process, found -3 for rank 0");
   // Bad input is reported before "does not fit".
   CHECK(error_of(pack_by_slot(c, {4, 4, 0})) ==
-        "rank 2: expected at least 1 slot per process, found 0");
+        "needs at least 1 slot per process, found 0 for rank 2");
 }
 
 TEST_CASE("pack: nodes without slots are skipped", "[topology]") {
@@ -160,7 +160,7 @@ TEST_CASE("pack: 100,000 processes on 1,000 nodes land in rank order", "[topolog
 TEST_CASE("pack: slots beyond 2^31-1 on one node are not used", "[topology]") {
   const Cluster c = make_cluster({{"huge", int64_t{5'000'000'000}}});
   CHECK(error_of(pack_by_slot(c, {int64_t{3'000'000'000}})) ==
-        "rank 0 needs 3000000000 slots on one node, the largest node has 2147483647 (huge)");
+        "needs 3000000000 slots on one node for rank 0, the largest node has 2147483647 (huge)");
   auto r = pack_by_slot(c, {std::numeric_limits<int32_t>::max()});
   REQUIRE(r.ok());
   CHECK(*r == std::vector<Slot>{{0, 0}});

@@ -1,0 +1,197 @@
+// Integration tests of the `jobset` binary: exit codes, messages, output
+// formats, as a user sees them.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+  std::string last_err_line() const {
+    std::string e = err;
+    while (!e.empty() && e.back() == '\n') e.pop_back();
+    return e.substr(e.rfind('\n') == std::string::npos ? 0 : e.rfind('\n') + 1);
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class Scratch {
+ public:
+  Scratch() {
+    char tmpl[] = "/tmp/jobset-cli-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~Scratch() { fs::remove_all(dir_); }
+  fs::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ / name) << text;
+    return dir_ / name;
+  }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+};
+
+// Runs `jobset ARGS` through the shell (ARGS is shell text) in the source
+// tree, capturing both streams.
+Run jobset(const std::string& args, const std::string& stdin_text = "") {
+  Scratch s;
+  fs::path in = s.write("stdin", stdin_text);
+  std::string cmd = std::string("cd '") + JOBSET_SRCDIR + "' && '" + JOBSET_BUILDDIR + "/launcher/jobset' " + args +
+                    " <'" + in.string() + "' >'" + (s.dir() / "out").string() + "' 2>'" + (s.dir() / "err").string() + "'";
+  int status = std::system(cmd.c_str());
+  Run r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(s.dir() / "out");
+  r.err = slurp(s.dir() / "err");
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("cli: --help teaches the commands with examples") {
+  Run r = jobset("--help");
+  CHECK(r.code == 0);
+  for (const char* s : {"validate", "plan", "convert", "Examples:", "jobset-file(5)"})
+    CHECK(r.out.find(s) != std::string::npos);
+  Run p = jobset("plan --help");
+  CHECK(p.code == 0);
+  for (const char* s : {"--hostfile", "--host", "--nodes", "--format", "Examples:", "-n 8 ./a.out"})
+    CHECK(p.out.find(s) != std::string::npos);
+  CHECK(jobset("--version").out.find(".") != std::string::npos);
+}
+
+TEST_CASE("cli: no command or an unknown one is bad input (exit 2)") {
+  Run none = jobset("");
+  CHECK(none.code == 2);
+  CHECK(none.err.find("subcommand") != std::string::npos);
+  Run bogus = jobset("frobnicate");
+  CHECK(bogus.code == 2);
+}
+
+TEST_CASE("cli: validate accepts every example (exit 0)") {
+  Run r = jobset("validate examples/*.toml examples/*.yaml examples/*/*.toml");
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("multislice.yaml: valid JobSet \"multislice\", 8 processes") != std::string::npos);
+}
+
+TEST_CASE("cli: validate reports file:line:column and exits 2, saying why last") {
+  Scratch s;
+  fs::path bad = s.write("bad.toml", "name = \"Bad\"\n[[replicated_jobs]]\nname = \"w\"\nreplicas = -1\n"
+                                     "[replicated_jobs.template]\ncommand = [\"x\"]\n");
+  Run r = jobset("validate " + bad.string() + " examples/multislice.toml");
+  CHECK(r.code == 2);
+  CHECK(r.err.find(bad.string() + ":1:1: error: name: expected a DNS-1035 label") != std::string::npos);
+  CHECK(r.err.find(bad.string() + ":4:12: error: replicated_jobs[0].replicas: expected an integer from 0") !=
+        std::string::npos);
+  CHECK(r.last_err_line() == "jobset: 1 of 2 file(s) invalid");
+  Run missing = jobset("validate /nonexistent/job.toml");
+  CHECK(missing.code == 2);
+  CHECK(missing.err.find("/nonexistent/job.toml: error: cannot read the file: No such file or directory") !=
+        std::string::npos);
+  Run stdin_ok = jobset("validate -", slurp(fs::path(JOBSET_SRCDIR) / "examples/multislice.yaml"));
+  CHECK(stdin_ok.code == 0);
+}
+
+TEST_CASE("cli: convert prints TOML that converts to itself") {
+  Scratch s;
+  Run r = jobset("convert examples/multislice.yaml -o " + (s.dir() / "m.toml").string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  Run again = jobset("convert " + (s.dir() / "m.toml").string());
+  REQUIRE(again.code == 0);
+  std::string first = slurp(s.dir() / "m.toml");
+  // The second pass has no ignored fields to list; otherwise identical.
+  std::string body = first.substr(first.find("name = "));
+  CHECK(again.out.substr(again.out.find("name = ")) == body);
+  CHECK(first.find("#   spec.replicatedJobs[0].template.spec.template.spec.dnsPolicy") != std::string::npos);
+}
+
+TEST_CASE("cli: convert turns an mpirun command line into a JobSet file") {
+  Run r = jobset("convert -n 1 ./driver : -n 8 ./worker --steps 100");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("name = \"driver\"") != std::string::npos);
+  CHECK(r.out.find("parallelism = 8\nbackoff_limit = 0\ncommand = [\"./worker\"]\nargs = [\"--steps\", \"100\"]") !=
+        std::string::npos);
+  Run both = jobset("convert examples/multislice.toml -n 2 ./x");
+  CHECK(both.code == 2);
+  CHECK(both.err.find("give a JobSet FILE or an mpirun-style -n N PROGRAM, not both") != std::string::npos);
+}
+
+TEST_CASE("cli: plan --format json is the documented stable shape") {
+  Run r = jobset("plan examples/multislice.yaml --nodes 4 --slots 2 --format json");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["version"] == 1);
+  CHECK(j["jobset"] == "multislice");
+  CHECK(j["processes"] == 8);
+  REQUIRE(j["nodes"].size() == 4);
+  CHECK(j["nodes"][0]["slots"] == 2);
+  REQUIRE(j["placement"].size() == 8);
+  const auto& p = j["placement"][3];
+  CHECK(p["name"] == "multislice-workers-1-1");
+  CHECK(p["fqdn"] == "multislice-workers-1-1.multislice");
+  CHECK(p["rank"] == 3);
+  CHECK(p["replicated_job"] == "workers");
+  CHECK(p["job_index"] == 1);
+  CHECK(p["pod_index"] == 1);
+  CHECK(p["node"] == j["nodes"][1]["name"]);  // packed two per node in rank order
+  CHECK(p["slot"] == 1);
+  CHECK(j["replicated_jobs"][0]["first_rank"] == 0);
+  CHECK(j["replicated_jobs"][0]["processes"] == 8);
+}
+
+TEST_CASE("cli: plan text shows each process on its node") {
+  Run r = jobset("plan --host alpha:3,beta:3 -n 5 ./a.out");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("JobSet job: 5 processes in 1 job of 1 replicated job, on 2 nodes with 6 slots") == 0);
+  CHECK(r.out.find("3       job-a-out-0-3  0     3     beta   0") != std::string::npos);
+}
+
+TEST_CASE("cli: a JobSet that does not fit exits 3 and says why") {
+  Run r = jobset("plan examples/multislice.yaml --nodes 2 --slots 3");
+  CHECK(r.code == 3);
+  CHECK(r.last_err_line() == "jobset: multislice does not fit: it needs 8 slots, the 2 nodes have 6 (n1: 3, n2: 3)");
+}
+
+TEST_CASE("cli: hostfile errors name the line and nothing is planned") {
+  Scratch s;
+  fs::path hosts = s.write("hosts", "# rack 1\nnode01 slots=4\nnode02 slots=x\n");
+  Run r = jobset("plan examples/multislice.toml --hostfile " + hosts.string());
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find(hosts.string() + ":3:") != std::string::npos);
+  Run two = jobset("plan examples/multislice.toml --hostfile " + hosts.string() + " --nodes 2");
+  CHECK(two.code == 2);
+  CHECK(two.err.find("give one node source") != std::string::npos);
+}
+
+TEST_CASE("cli: plan -o writes the file") {
+  Scratch s;
+  Run r = jobset("plan examples/driver-workers.toml --nodes 3 --slots 4 --format json -o " +
+                 (s.dir() / "plan.json").string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.empty());
+  auto j = nlohmann::json::parse(slurp(s.dir() / "plan.json"));
+  CHECK(j["processes"] == 9);
+}
