@@ -1,0 +1,152 @@
+// The launcher <-> jobsetd protocol: what travels on the authenticated TCP
+// connection between the launcher and each node daemon. Pure data plus
+// encoding; the sockets live in link.hpp.
+//
+// Wire format: every message is a frame
+//     u32 length (big-endian; bytes after this field) | u8 type | payload
+// Control messages carry a JSON payload; kOutput carries a binary payload
+// (u64 launch, u8 stream, then raw bytes: one or more whole lines, or the
+// last partial line of a stream at its end) so that bulk output costs no
+// escaping. Frames are at most kMaxFrame bytes.
+//
+// Connection: the daemon dials the launcher. Before anything else both
+// prove they hold the run's key (HMAC-SHA256 challenge-response, see
+// auth.hpp): daemon kHello -> launcher kChallenge -> daemon kAuth ->
+// launcher kWelcome. Until kWelcome, frames are at most 4 KiB and any
+// other type closes the connection.
+//
+// Every spawned process instance has a `launch` id chosen by the launcher,
+// unique within the run: a process retried in place or restarted gets a
+// new one, so late events of an old instance are recognisable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace jobset::runtime {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr size_t kMaxFrame = 16u << 20;
+inline constexpr size_t kMaxHandshakeFrame = 4096;
+
+enum class MessageType : uint8_t {
+  // handshake
+  kHello = 1,      // daemon -> launcher
+  kChallenge = 2,  // launcher -> daemon
+  kAuth = 3,       // daemon -> launcher
+  kWelcome = 4,    // launcher -> daemon
+  // launcher -> daemon
+  kSpawn = 10,
+  kKill = 11,
+  kSignal = 12,
+  kShutdown = 13,
+  // daemon -> launcher
+  kStarted = 20,
+  kSpawnFailed = 21,
+  kExited = 22,
+  kOutput = 23,
+};
+
+struct Hello {
+  uint32_t version = kProtocolVersion;
+  std::string node;   // the node name this daemon stands for
+  std::string nonce;  // 32 random bytes, hex
+};
+
+struct Challenge {
+  std::string nonce;  // launcher's 32 random bytes, hex
+  std::string mac;    // hex HMAC(key, "jobset-launcher" | daemon nonce | launcher nonce)
+};
+
+struct Auth {
+  std::string mac;  // hex HMAC(key, "jobset-daemon" | launcher nonce | daemon nonce | node)
+};
+
+struct Welcome {
+  int32_t node_index = 0;
+};
+
+struct ProcessSpec {
+  uint64_t launch = 0;
+  int32_t rank = 0;
+  std::string name;               // stable name, for messages
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
+  std::vector<std::pair<std::string, std::string>> env;  // set on top of the daemon's environment
+  std::string cwd;                // empty: the daemon's
+};
+
+struct Spawn {
+  std::vector<ProcessSpec> processes;
+};
+
+// Stops processes: SIGTERM to each one's process group, SIGKILL after
+// grace_ms for those still alive. `all`: every process of the daemon.
+struct Kill {
+  bool all = false;
+  std::vector<uint64_t> launches;
+  int32_t grace_ms = 3000;
+};
+
+struct Signal {
+  bool all = false;
+  std::vector<uint64_t> launches;
+  int32_t signo = 0;
+};
+
+struct Shutdown {
+  int32_t grace_ms = 3000;  // kill what still runs as Kill does, then exit
+};
+
+struct Started {
+  uint64_t launch = 0;
+  int32_t pid = 0;
+};
+
+struct SpawnFailed {
+  uint64_t launch = 0;
+  std::string error;  // "spawn ./a.out: No such file or directory"
+};
+
+struct Exited {
+  uint64_t launch = 0;
+  int32_t exit_code = 0;  // valid when signal == 0
+  int32_t signal = 0;     // the signal that ended it, or 0
+};
+
+enum class Stream : uint8_t { kStdout = 1, kStderr = 2 };
+
+struct Output {
+  uint64_t launch = 0;
+  Stream stream = Stream::kStdout;
+  std::string data;  // whole lines ending in '\n', or a stream's last partial line
+};
+
+using Message = std::variant<Hello, Challenge, Auth, Welcome, Spawn, Kill, Signal, Shutdown,
+                             Started, SpawnFailed, Exited, Output>;
+
+// One frame (length prefix included) for `m`.
+std::string encode(const Message& m);
+
+// Incremental decoder: feed bytes as they arrive, take whole messages out.
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(size_t max_frame = kMaxFrame) : max_frame_(max_frame) {}
+  void set_max_frame(size_t max_frame) { max_frame_ = max_frame; }
+  void feed(const char* data, size_t n);
+  // The next complete message; nothing when more bytes are needed; an Error
+  // (the connection must be closed) on a bad frame.
+  std::optional<Result<Message>> next();
+
+ private:
+  std::string buf_;
+  size_t pos_ = 0;
+  size_t max_frame_;
+};
+
+}  // namespace jobset::runtime
