@@ -13,7 +13,9 @@
 #include "launcher/adhoc.hpp"
 #include "launcher/hostfile.hpp"
 #include "launcher/load.hpp"
+#include "launcher/local_daemons.hpp"
 #include "launcher/plan.hpp"
+#include "launcher/run.hpp"
 #include "launcher/toml_writer.hpp"
 #include "launcher/validate.hpp"
 
@@ -35,6 +37,7 @@ struct NodeSource {
   std::string hosts;
   int64_t nodes = 0;
   int64_t slots = 0;
+  std::string simulate;  // --simulate-nodes N[:SLOTS] (run)
 };
 
 // Reports diagnostics, then returns the model when there was no error.
@@ -63,9 +66,30 @@ std::optional<LoadedJobSet> load_input(const Input& in, std::ostream& err) {
   return loaded;
 }
 
-Result<topology::Cluster> resolve_nodes(const NodeSource& ns) {
-  int given = !ns.hostfile.empty() + !ns.hosts.empty() + (ns.nodes > 0 || ns.slots > 0);
-  if (given > 1) return Error("give one node source: --hostfile, --host or --nodes/--slots");
+// --simulate-nodes N[:SLOTS]: N daemons on this machine acting as nodes.
+// Without SLOTS, the processes are spread evenly.
+Result<topology::Cluster> simulated_nodes(const std::string& spec, int64_t processes) {
+  size_t colon = spec.find(':');
+  char* end = nullptr;
+  long long n = std::strtoll(spec.c_str(), &end, 10);
+  if (end == spec.c_str() || (colon == std::string::npos ? *end != '\0' : end != spec.c_str() + colon) || n < 1 ||
+      n > 4096)
+    return Error("--simulate-nodes: expected N or N:SLOTS with N from 1 to 4096, found '" + spec + "'");
+  long long slots = (processes + n - 1) / n;
+  if (colon != std::string::npos) {
+    slots = std::strtoll(spec.c_str() + colon + 1, &end, 10);
+    if (*end != '\0' || slots < 1) return Error("--simulate-nodes: SLOTS must be a positive integer, found '" + spec + "'");
+  }
+  auto c = synthetic_cluster(n, std::max<long long>(slots, 1));
+  if (c)
+    for (auto& node : c->nodes) node.name = "sim" + node.name.substr(1);
+  return c;
+}
+
+Result<topology::Cluster> resolve_nodes(const NodeSource& ns, int64_t processes = 0) {
+  int given = !ns.hostfile.empty() + !ns.hosts.empty() + (ns.nodes > 0 || ns.slots > 0) + !ns.simulate.empty();
+  if (given > 1) return Error("give one node source: --hostfile, --host, --nodes/--slots or --simulate-nodes");
+  if (!ns.simulate.empty()) return simulated_nodes(ns.simulate, processes);
   if (!ns.hostfile.empty()) {
     std::ifstream f(ns.hostfile);
     if (!f) return Error("hostfile " + ns.hostfile + ": cannot be read");
@@ -78,7 +102,10 @@ Result<topology::Cluster> resolve_nodes(const NodeSource& ns) {
     return c;
   }
   if (ns.nodes > 0 || ns.slots > 0) return synthetic_cluster(ns.nodes > 0 ? ns.nodes : 1, ns.slots > 0 ? ns.slots : 1);
-  return local_cluster();
+  // This machine: like mpiexec, it takes as many processes as it is given.
+  topology::Cluster local = local_cluster();
+  local.nodes[0].slots = std::max(local.nodes[0].slots, processes);
+  return local;
 }
 
 Status write_output(const std::string& path, const std::string& text, std::ostream& out) {
@@ -151,16 +178,72 @@ int cmd_plan(const Input& in, const NodeSource& ns, const std::string& format,
   return kExitSuccess;
 }
 
+struct RunFlags {
+  std::vector<std::string> exports;
+  double timeout = 0;
+  int64_t max_restarts = -1;
+};
+
+int cmd_run(const Input& in, const NodeSource& ns, const RunFlags& flags, RunOptions options,
+            std::ostream& err) {
+  auto loaded = load_input(in, err);
+  if (!loaded) {
+    err << "jobset: nothing started: the input has errors\n";
+    return kExitBadInput;
+  }
+  const JobSet& js = loaded->jobset;
+  if (js.suspend) {
+    err << "jobset: nothing started: the JobSet is suspended (suspend = true)\n";
+    return kExitBadInput;
+  }
+  for (const std::string& x : flags.exports) {
+    size_t eq = x.find('=');
+    std::string var = x.substr(0, eq);
+    if (var.empty()) {
+      err << "jobset: -x " << x << ": expected VAR or VAR=VALUE\n";
+      return kExitBadInput;
+    }
+    if (eq != std::string::npos) {
+      options.exports.emplace_back(var, x.substr(eq + 1));
+    } else if (const char* v = std::getenv(var.c_str())) {
+      options.exports.emplace_back(var, v);
+    } else {
+      err << "jobset: -x " << var << ": the variable is not set in this environment\n";
+      return kExitBadInput;
+    }
+  }
+  if (flags.timeout > 0) options.timeout = flags.timeout;
+  if (flags.max_restarts >= 0) options.max_restarts = flags.max_restarts;
+  if (!ns.hostfile.empty() || !ns.hosts.empty()) {
+    err << "jobset: nothing started: --hostfile and --host need the ssh or srun launcher, which is not available yet; "
+           "use --simulate-nodes to try a multi-node run on this machine\n";
+    return kExitBadInput;
+  }
+  auto cluster = resolve_nodes(ns, count_processes(js));
+  if (!cluster) {
+    err << "jobset: " << cluster.error().message() << "\n";
+    return kExitBadInput;
+  }
+  auto plan = make_plan(js, std::move(*cluster));
+  if (auto* f = std::get_if<PlanFailure>(&plan)) {
+    err << "jobset: nothing started: " << f->message << "\n";
+    return f->kind == PlanError::kDoesNotFit ? kExitDoesNotFit : kExitBadInput;
+  }
+  if (options.jobsetd.empty()) options.jobsetd = find_jobsetd(options.program);
+  return run_jobset(js, std::get<Plan>(plan), options, err);
+}
+
 void add_input(CLI::App* cmd, Input& in, const std::string& what) {
   cmd->add_option("file", in.file, what + " (TOML or Kubernetes YAML; - reads standard input)");
 }
 
 }  // namespace
 
-int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::ostream& err) {
+int run_cli(const std::string& program, const std::vector<std::string>& raw_args, std::ostream& out,
+            std::ostream& err) {
   std::vector<std::string> args = raw_args;
   Input in;
-  if (!args.empty() && (args[0] == "plan" || args[0] == "convert")) {
+  if (!args.empty() && (args[0] == "plan" || args[0] == "convert" || args[0] == "run")) {
     auto it = std::find_if(args.begin() + 1, args.end(), is_adhoc_start);
     in.adhoc.assign(it, args.end());
     args.erase(it, args.end());
@@ -217,6 +300,39 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       "  jobset plan job.toml --hostfile nodes.txt --format json -o plan.json\n"
       "  jobset plan --host a:4,b:4 -n 8 ./a.out");
 
+  RunFlags run_flags;
+  RunOptions run_options;
+  run_options.program = program;
+  NodeSource run_ns;
+  auto* run_cmd = app.add_subcommand("run", "Run a JobSet on this machine or on simulated nodes");
+  add_input(run_cmd, in, "JobSet to run");
+  run_cmd->add_option("--simulate-nodes", run_ns.simulate,
+                      "N[:SLOTS]: start N node daemons on this machine, each acting as a node");
+  run_cmd->add_option("--hostfile", run_ns.hostfile, "Nodes from a hostfile (needs a remote launcher)");
+  run_cmd->add_option("--host", run_ns.hosts, "Nodes as a list (needs a remote launcher)");
+  run_cmd->add_option("-x", run_flags.exports, "Export VAR (from this environment) or VAR=VALUE to every process");
+  run_cmd->add_flag("--tag-output", run_options.output.tag, "Prefix every output line with [process name]");
+  run_cmd->add_flag("--timestamp-output", run_options.output.timestamp, "Prefix every output line with the UTC time");
+  run_cmd->add_option("--output-dir", run_options.output.dir,
+                      "Write each process's output to DIR/NAME.ATTEMPT.out and .err instead");
+  run_cmd->add_option("--events", run_options.events_file, "Write every state change as a JSON line to FILE");
+  run_cmd->add_option("--timeout", run_flags.timeout, "Stop everything after SECONDS; exit 124")
+      ->check(CLI::PositiveNumber);
+  run_cmd->add_option("--max-restarts", run_flags.max_restarts, "Override failure_policy.max_restarts")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_flag("-q,--quiet", run_options.quiet, "Print only the processes' output and errors");
+  run_cmd->add_flag("-v,--verbose", run_options.verbose, "Print every state change");
+  run_cmd->footer(
+      "Launcher options go before an mpirun-style part: everything from the first -n on is the program.\n"
+      "Ctrl-C stops every process gracefully; a second Ctrl-C kills them at once.\n"
+      "SIGUSR1 and SIGUSR2 are forwarded to every process.\n"
+      "Exit status: 0 success; the failing process's exit code (128+signal if killed) when the\n"
+      "JobSet fails; 2 bad input; 3 does not fit; 124 --timeout or a job deadline; 1 jobset's own error.\n"
+      "Examples:\n"
+      "  jobset run examples/driver-workers.toml --tag-output\n"
+      "  jobset run --simulate-nodes 4 --events events.jsonl job.yaml\n"
+      "  jobset run -x OMP_NUM_THREADS=2 -n 4 ./a.out : -n 1 ./monitor");
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
@@ -226,14 +342,16 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   }
 
   if (validate_cmd->parsed()) return cmd_validate(files, quiet, out, err);
-  bool need_input = convert_cmd->parsed() || plan_cmd->parsed();
+  bool need_input = convert_cmd->parsed() || plan_cmd->parsed() || run_cmd->parsed();
   if (need_input && in.file.empty() == in.adhoc.empty()) {
     err << "jobset: give a JobSet FILE or an mpirun-style -n N PROGRAM, not "
-        << (in.file.empty() ? "neither" : "both") << " (see jobset " << (plan_cmd->parsed() ? "plan" : "convert")
+        << (in.file.empty() ? "neither" : "both") << " (see jobset "
+        << (plan_cmd->parsed() ? "plan" : run_cmd->parsed() ? "run" : "convert")
         << " --help)\n";
     return kExitBadInput;
   }
   if (convert_cmd->parsed()) return cmd_convert(in, output, out, err);
+  if (run_cmd->parsed()) return cmd_run(in, run_ns, run_flags, run_options, err);
   return cmd_plan(in, ns, format, output, out, err);
 }
 

@@ -16,8 +16,9 @@ enum ExitCode : int {
   kExitTimeout = 124,
 };
 
-// `args` excludes the program name. Output goes to `out`, diagnostics and
-// the closing reason to `err`.
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `program` is argv[0], `args` the rest. Output goes to `out`, diagnostics
+// and the closing reason to `err`.
+int run_cli(const std::string& program, const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err);
 
 }  // namespace jobset::launcher

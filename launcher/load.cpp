@@ -1,5 +1,6 @@
 #include "launcher/load.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,11 +15,24 @@ namespace jobset::launcher {
 
 namespace {
 
-bool looks_binary(std::string_view text) {
-  size_t n = std::min<size_t>(text.size(), 4096);
-  for (size_t i = 0; i < n; ++i)
-    if (text[i] == '\0') return true;
-  return false;
+// Where the first NUL byte is: a binary file, or one that a parser would
+// take for text and a command line would cut short.
+std::optional<Mark> first_nul(std::string_view text) {
+  size_t at = text.find('\0');
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view before = text.substr(0, at);
+  size_t line_start = before.rfind('\n');
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  return Mark{static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1,
+              static_cast<int>(at - line_start) + 1};
+}
+
+// A manifest of another kind (a Deployment, say): the decoder says so, and
+// validating the empty JobSet it returns would only add noise.
+bool other_kind(const Node& root) {
+  const Node* kind = root.get("kind");
+  return !kind || kind->text != "JobSet" ||
+         (kind->kind != Node::Kind::kString && kind->kind != Node::Kind::kScalar);
 }
 
 void report_ignored(const std::vector<std::string>& ignored, Diagnostics& diags) {
@@ -39,8 +53,8 @@ std::optional<LoadedJobSet> load_jobset_text(std::string_view text, Format forma
                                 std::to_string(kMaxFileBytes) + " bytes");
     return std::nullopt;
   }
-  if (looks_binary(text)) {
-    diags.error(Mark{1, 1}, "", "expected a TOML or YAML text file, found binary data (a NUL byte)");
+  if (auto nul = first_nul(text)) {
+    diags.error(*nul, "", "expected a TOML or YAML text file, found binary data (a NUL byte)");
     return std::nullopt;
   }
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
@@ -68,6 +82,7 @@ std::optional<LoadedJobSet> load_jobset_text(std::string_view text, Format forma
     return std::nullopt;
   }
   out.jobset = kubernetes ? decode_kubernetes(*root, ctx) : decode_native(*root, ctx);
+  if (kubernetes && other_kind(*root)) return std::nullopt;
   out.ignored = std::move(ctx.ignored);
   report_ignored(out.ignored, diags);
   apply_defaults(out.jobset);

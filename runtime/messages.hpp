@@ -133,6 +133,13 @@ using Message = std::variant<Hello, Challenge, Auth, Welcome, Spawn, Kill, Signa
 // One frame (length prefix included) for `m`.
 std::string encode(const Message& m);
 
+// The first bytes of an Output frame whose data (`data_size` bytes) follows,
+// so that bulk output can be queued without copying it into a frame.
+std::string encode_output_header(uint64_t launch, Stream stream, size_t data_size);
+
+// The message's type name ("Spawn"), for error messages.
+const char* message_name(const Message& m);
+
 // Incremental decoder: feed bytes as they arrive, take whole messages out.
 class FrameDecoder {
  public:

@@ -1,0 +1,39 @@
+// Cuts a byte stream (a process's stdout or stderr) into batches of whole
+// lines, so that a line is never torn between two Output messages and
+// lines of different processes never mix. Pure: bytes in, batches out.
+//
+// A line longer than max_piece bytes (64 KiB by default) is handed out in
+// max_piece pieces as it arrives, so that one endless line cannot hold
+// memory without bound; the reader sees those pieces as consecutive
+// Output data without a '\n' between them. At end of stream the last
+// partial line (without its '\n') is handed out by finish().
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace jobset::runtime {
+
+class LineSplitter {
+ public:
+  static constexpr size_t kDefaultMaxPiece = 64 * 1024;
+
+  explicit LineSplitter(size_t max_piece = kDefaultMaxPiece) : max_piece_(max_piece) {}
+
+  // Appends `data`; returns what can be sent now: every whole line, or
+  // pieces of a line that outgrew max_piece. Empty when nothing is ready.
+  std::string feed(std::string_view data);
+
+  // End of stream: the partial last line, possibly empty.
+  std::string finish();
+
+  // Bytes held back (the current partial line).
+  size_t pending() const { return partial_.size(); }
+
+ private:
+  std::string partial_;
+  size_t max_piece_;
+};
+
+}  // namespace jobset::runtime

@@ -1,0 +1,69 @@
+// Starting one process for jobsetd: fork, set the child up, exec.
+//
+// The child gets its own process group (setpgid in child and parent, so
+// the group exists whichever runs first), PR_SET_PDEATHSIG(SIGKILL) so it
+// dies with the daemon, default signal dispositions and an empty signal
+// mask, stdin from /dev/null, stdout and stderr on two pipes, the
+// daemon's open-files limit as the daemon found it, the spec's cwd, and
+// the daemon's environment with the spec's env set on top (set in the
+// child after fork: the daemon never copies its environment per child).
+// argv[0] without a '/' is looked up in PATH (the child's, so a PATH in
+// the spec's env applies).
+//
+// spawn() returns as soon as the child exists; it does not wait for exec,
+// so many children can exec in parallel. Whether exec worked comes later
+// on status_fd (close-on-exec): EOF alone means the program is running; a
+// record before EOF means it failed, and exec_failure_message() turns the
+// record into "spawn NAME: PATH: REASON". A failed child exits 127 and is
+// never reported as an exit.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "runtime/messages.hpp"
+
+namespace jobset::runtime {
+
+class Spawner {
+ public:
+  struct Child {
+    pid_t pid = -1;
+    int out_fd = -1;     // nonblocking, close-on-exec read ends
+    int err_fd = -1;
+    int status_fd = -1;  // EOF once exec succeeded; an error record when it failed
+  };
+
+  // Records the signal dispositions to undo in children: create it after
+  // the daemon installed its signal handlers. `child_nofile` is the
+  // open-files limit children get.
+  explicit Spawner(rlimit child_nofile);
+  ~Spawner();
+  Spawner(const Spawner&) = delete;
+  Spawner& operator=(const Spawner&) = delete;
+
+  // Starts `spec`. Errors here are the daemon's (pipes, fork), not exec's.
+  Result<Child> spawn(const ProcessSpec& spec);
+
+ private:
+  [[noreturn]] void exec_child(const ProcessSpec& spec, char* const* argv, const int* fds,
+                               pid_t parent);
+
+  int devnull_ = -1;
+  rlimit child_nofile_;
+  std::vector<int> reset_signals_;  // not SIG_DFL in the daemon
+};
+
+// Size of the record a failed child writes on its status pipe.
+inline constexpr size_t kExecFailureRecord = 8;
+
+// "spawn NAME: ./a.out: No such file or directory", from a status record.
+std::string exec_failure_message(std::string_view name, std::string_view argv0,
+                                 std::string_view cwd, std::string_view record);
+
+}  // namespace jobset::runtime

@@ -1,0 +1,320 @@
+// Supervisor (supervisor.hpp).
+#include "runtime/supervisor.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+
+#include "runtime/line_splitter.hpp"
+#include "runtime/spawner.hpp"
+#include "runtime/watchdog.hpp"
+
+namespace jobset::runtime {
+
+namespace {
+
+constexpr size_t kReadSize = 64 * 1024;
+constexpr int kLingerMs = 100;
+
+void arm(event* ev, int ms) {
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  event_add(ev, &tv);
+}
+
+}  // namespace
+
+struct Supervisor::Pipe {
+  Supervisor* sup = nullptr;
+  Proc* proc = nullptr;
+  Stream stream = Stream::kStdout;
+  int fd = -1;
+  event* ev = nullptr;
+  bool parked = false;
+  LineSplitter split;
+
+  bool open() const { return fd >= 0; }
+};
+
+struct Supervisor::Proc {
+  enum class Phase { kStarting, kRunning, kFailed };
+  uint64_t launch = 0;
+  std::string name, argv0, cwd;
+  pid_t pid = -1;
+  Phase phase = Phase::kStarting;
+  int status_fd = -1;
+  event* status_ev = nullptr;
+  std::string status_record;
+  Pipe out, err;
+  bool reaped = false;
+  int wait_status = 0;
+  event* linger_ev = nullptr;
+  int linger_stage = 0;
+
+  ~Proc() {
+    for (Pipe* p : {&out, &err}) {
+      if (p->ev) event_free(p->ev);
+      if (p->fd >= 0) close(p->fd);
+    }
+    if (status_ev) event_free(status_ev);
+    if (status_fd >= 0) close(status_fd);
+    if (linger_ev) event_free(linger_ev);
+  }
+};
+
+struct Supervisor::KillTimer {
+  Supervisor* sup = nullptr;
+  std::vector<uint64_t> launches;
+  event* ev = nullptr;
+  ~KillTimer() {
+    if (ev) event_free(ev);
+  }
+};
+
+Supervisor::Supervisor(event_base* base, Spawner& spawner, Watchdog* watchdog, EventSink& sink)
+    : base_(base), spawner_(spawner), watchdog_(watchdog), sink_(sink), buf_(kReadSize) {}
+
+Supervisor::~Supervisor() {
+  for (auto& [launch, p] : procs_) {
+    if (!p->reaped) ::kill(-p->pid, SIGKILL);
+  }
+}
+
+void Supervisor::spawn(const ProcessSpec& spec) {
+  if (procs_.count(spec.launch)) {
+    sink_.send(SpawnFailed{spec.launch, "spawn " + spec.name + ": launch id " +
+                                            std::to_string(spec.launch) + " is already in use"});
+    return;
+  }
+  auto child = spawner_.spawn(spec);
+  if (!child.ok()) {
+    sink_.send(SpawnFailed{spec.launch, "spawn " + spec.name + ": " + child.error().message()});
+    return;
+  }
+  auto p = std::make_unique<Proc>();
+  p->launch = spec.launch;
+  p->name = spec.name;
+  p->argv0 = spec.argv[0];
+  p->cwd = spec.cwd;
+  p->pid = child->pid;
+  p->status_fd = child->status_fd;
+  p->status_ev = event_new(base_, p->status_fd, EV_READ | EV_PERSIST, on_status, p.get());
+  event_add(p->status_ev, nullptr);
+  for (auto [pipe, fd, stream] : {std::tuple{&p->out, child->out_fd, Stream::kStdout},
+                                  std::tuple{&p->err, child->err_fd, Stream::kStderr}}) {
+    pipe->sup = this;
+    pipe->proc = p.get();
+    pipe->stream = stream;
+    pipe->fd = fd;
+    pipe->ev = event_new(base_, fd, EV_READ | EV_PERSIST, on_pipe, pipe);  // added once started
+  }
+  if (watchdog_) watchdog_->watch(p->pid);
+  by_pid_[p->pid] = p.get();
+  procs_[spec.launch] = std::move(p);
+}
+
+std::vector<Supervisor::Proc*> Supervisor::targets(const std::vector<uint64_t>& launches,
+                                                   bool all) {
+  std::vector<Proc*> out;
+  if (all) {
+    for (auto& [launch, p] : procs_) out.push_back(p.get());
+  } else {
+    for (uint64_t l : launches) {
+      auto it = procs_.find(l);
+      if (it != procs_.end()) out.push_back(it->second.get());
+    }
+  }
+  return out;
+}
+
+void Supervisor::kill(const std::vector<uint64_t>& launches, bool all, int grace_ms) {
+  auto timer = std::make_unique<KillTimer>();
+  timer->sup = this;
+  for (Proc* p : targets(launches, all)) {
+    if (p->reaped) continue;
+    ::kill(-p->pid, grace_ms > 0 ? SIGTERM : SIGKILL);
+    timer->launches.push_back(p->launch);
+  }
+  if (grace_ms <= 0 || timer->launches.empty()) return;
+  timer->ev = evtimer_new(base_, on_kill_timer, timer.get());
+  arm(timer->ev, grace_ms);
+  kill_timers_.push_back(std::move(timer));
+}
+
+void Supervisor::on_kill_timer(evutil_socket_t, short, void* arg) {
+  auto* t = static_cast<KillTimer*>(arg);
+  Supervisor* self = t->sup;
+  for (uint64_t l : t->launches) {
+    auto it = self->procs_.find(l);
+    if (it != self->procs_.end() && !it->second->reaped) ::kill(-it->second->pid, SIGKILL);
+  }
+  self->kill_timers_.remove_if([t](const std::unique_ptr<KillTimer>& k) { return k.get() == t; });
+}
+
+void Supervisor::signal(const std::vector<uint64_t>& launches, bool all, int signo) {
+  if (signo <= 0 || signo >= NSIG) return;
+  for (Proc* p : targets(launches, all)) {
+    if (!p->reaped) ::kill(-p->pid, signo);
+  }
+}
+
+void Supervisor::on_status(evutil_socket_t, short, void* arg) {
+  auto* p = static_cast<Proc*>(arg);
+  p->out.sup->read_status(p);
+}
+
+void Supervisor::read_status(Proc* p) {
+  char rec[64];
+  ssize_t n = read(p->status_fd, rec, sizeof rec);
+  if (n > 0) {
+    p->status_record.append(rec, static_cast<size_t>(n));
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  // EOF: exec happened (nothing written) or failed (a record).
+  event_free(p->status_ev);
+  p->status_ev = nullptr;
+  close(p->status_fd);
+  p->status_fd = -1;
+  if (p->status_record.empty()) {
+    p->phase = Proc::Phase::kRunning;
+    sink_.send(Started{p->launch, p->pid});
+    event_add(p->out.ev, nullptr);
+    event_add(p->err.ev, nullptr);
+  } else {
+    p->phase = Proc::Phase::kFailed;
+    sink_.send(SpawnFailed{p->launch,
+                           exec_failure_message(p->name, p->argv0, p->cwd, p->status_record)});
+    close_pipe(&p->out);
+    close_pipe(&p->err);
+  }
+  maybe_finish(p);
+}
+
+void Supervisor::on_pipe(evutil_socket_t, short, void* arg) {
+  auto* pipe = static_cast<Pipe*>(arg);
+  Supervisor* self = pipe->sup;
+  if (self->sink_.congested()) {
+    // Leave the bytes in the pipe: the writer blocks until the sink drains.
+    event_del(pipe->ev);
+    pipe->parked = true;
+    self->parked_.push_back(pipe);
+    return;
+  }
+  self->read_pipe(pipe);
+  if (!pipe->open()) self->maybe_finish(pipe->proc);
+}
+
+void Supervisor::read_pipe(Pipe* pipe) {
+  ssize_t n = read(pipe->fd, buf_.data(), buf_.size());
+  if (n > 0) {
+    std::string ready = pipe->split.feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
+    if (!ready.empty()) send_output(pipe->proc, pipe->stream, std::move(ready));
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    close_pipe(pipe);
+  }
+}
+
+void Supervisor::send_output(Proc* p, Stream stream, std::string data) {
+  if (p->phase == Proc::Phase::kRunning) sink_.send_output(p->launch, stream, std::move(data));
+}
+
+// Sends the partial last line and closes; the caller checks maybe_finish.
+void Supervisor::close_pipe(Pipe* pipe) {
+  if (!pipe->open()) return;
+  std::string rest = pipe->split.finish();
+  if (!rest.empty()) send_output(pipe->proc, pipe->stream, std::move(rest));
+  if (pipe->parked) {
+    parked_.erase(std::remove(parked_.begin(), parked_.end(), pipe), parked_.end());
+    pipe->parked = false;
+  }
+  event_free(pipe->ev);
+  pipe->ev = nullptr;
+  close(pipe->fd);
+  pipe->fd = -1;
+}
+
+void Supervisor::resume_output() {
+  if (parked_.empty() || sink_.congested()) return;
+  std::vector<Pipe*> parked;
+  parked.swap(parked_);
+  for (Pipe* pipe : parked) {
+    pipe->parked = false;
+    event_add(pipe->ev, nullptr);
+  }
+}
+
+void Supervisor::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid <= 0) return;
+    auto it = by_pid_.find(pid);
+    if (it == by_pid_.end()) {
+      if (on_other_child) on_other_child(pid, status);
+      continue;
+    }
+    Proc* p = it->second;
+    by_pid_.erase(it);
+    p->reaped = true;
+    p->wait_status = status;
+    maybe_finish(p);
+  }
+}
+
+void Supervisor::on_linger(evutil_socket_t, short, void* arg) {
+  auto* p = static_cast<Proc*>(arg);
+  p->out.sup->linger(p);
+}
+
+// The process ended but a pipe is still open: first kill its group (the
+// usual holder), then stop waiting. Not while output is parked: then the
+// pipe simply has not been read yet.
+void Supervisor::linger(Proc* p) {
+  if (p->out.parked || p->err.parked || sink_.congested()) return arm(p->linger_ev, kLingerMs);
+  if (p->linger_stage == 1) {
+    ::kill(-p->pid, SIGKILL);
+    p->linger_stage = 2;
+    return arm(p->linger_ev, kLingerMs);
+  }
+  for (Pipe* pipe : {&p->out, &p->err}) {
+    for (int i = 0; pipe->open() && i < 64; ++i) read_pipe(pipe);  // what is there now
+    close_pipe(pipe);
+  }
+  maybe_finish(p);
+}
+
+void Supervisor::maybe_finish(Proc* p) {
+  if (p->phase == Proc::Phase::kStarting || !p->reaped) return;
+  if (p->out.open() || p->err.open()) {
+    if (!p->linger_ev) {
+      p->linger_ev = evtimer_new(base_, on_linger, p);
+      p->linger_stage = 1;
+      arm(p->linger_ev, kLingerMs);
+    }
+    return;
+  }
+  ::kill(-p->pid, SIGKILL);  // what is left of its group
+  if (watchdog_) watchdog_->forget(p->pid);
+  if (p->phase == Proc::Phase::kRunning) {
+    Exited e;
+    e.launch = p->launch;
+    if (WIFSIGNALED(p->wait_status)) {
+      e.signal = WTERMSIG(p->wait_status);
+      e.exit_code = 128 + e.signal;
+    } else {
+      e.exit_code = WEXITSTATUS(p->wait_status);
+    }
+    sink_.send(e);
+  }
+  procs_.erase(p->launch);
+  if (procs_.empty()) {
+    kill_timers_.clear();
+    if (on_idle) on_idle();
+  }
+}
+
+}  // namespace jobset::runtime
