@@ -310,7 +310,8 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
                       "N[:SLOTS]: start N node daemons on this machine, each acting as a node");
   run_cmd->add_option("--hostfile", run_ns.hostfile, "Nodes from a hostfile (needs a remote launcher)");
   run_cmd->add_option("--host", run_ns.hosts, "Nodes as a list (needs a remote launcher)");
-  run_cmd->add_option("-x", run_flags.exports, "Export VAR (from this environment) or VAR=VALUE to every process");
+  run_cmd->add_option("-x", run_flags.exports, "Export VAR (from this environment) or VAR=VALUE to every process")
+      ->allow_extra_args(false);
   run_cmd->add_flag("--tag-output", run_options.output.tag, "Prefix every output line with [process name]");
   run_cmd->add_flag("--timestamp-output", run_options.output.timestamp, "Prefix every output line with the UTC time");
   run_cmd->add_option("--output-dir", run_options.output.dir,

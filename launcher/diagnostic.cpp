@@ -39,6 +39,21 @@ std::string Diagnostics::to_string() const {
   return out;
 }
 
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 Location SourceMap::find(const std::string& path) const {
   std::string p = path;
   while (!p.empty()) {

@@ -77,6 +77,10 @@ inline std::string indexed(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
+// `s` with control characters and bytes 0x7f shown as \xNN, so that text
+// from a file can go into a message or a comment line safely.
+std::string printable(const std::string& s);
+
 // The closest of `candidates` to `word` by edit distance, or "" when none
 // is close enough to be a plausible typo.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);

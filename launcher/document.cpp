@@ -12,6 +12,8 @@
 
 namespace jobset::launcher {
 
+Node::Node() = default;
+
 const Node* Node::get(std::string_view key) const {
   for (const auto& [k, v] : fields)
     if (k == key) return &v;
@@ -20,7 +22,7 @@ const Node* Node::get(std::string_view key) const {
 
 std::string describe(const Node& n) {
   auto clip = [](const std::string& s) {
-    return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+    return printable(s.size() > 40 ? s.substr(0, 37) + "..." : s);
   };
   switch (n.kind) {
     case Node::Kind::kNull: return "nothing (null)";

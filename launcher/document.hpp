@@ -18,6 +18,8 @@ namespace jobset::launcher {
 struct Node {
   enum class Kind { kNull, kBool, kInt, kFloat, kString, kScalar, kArray, kTable, kOther };
 
+  Node();  // out of line: clang needs Node complete for pair<string, Node>
+
   Kind kind = Kind::kNull;
   Mark mark;
   bool boolean = false;
@@ -38,9 +40,9 @@ std::string describe(const Node& n);
 enum class Format { kToml, kYaml };
 
 // Limits that keep hostile input from exhausting memory or stack.
-inline constexpr size_t kMaxFileBytes = 64u << 20;
+inline constexpr size_t kMaxFileBytes = 4u << 20;  // Kubernetes objects stay under ~1.5 MB
 inline constexpr int kMaxDepth = 64;
-inline constexpr size_t kMaxNodes = 4u << 20;
+inline constexpr size_t kMaxNodes = 1u << 20;
 
 // Parse `text`; on a syntax error, report it with its position and return
 // nothing. YAML input must hold exactly one document (others are skipped

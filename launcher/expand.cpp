@@ -116,12 +116,13 @@ Env process_env(const JobSet& js, const Expansion& ex, const Process& p, int res
     env.emplace_back("JOBSET_COORDINATOR", js.network.enable_dns_hostnames ? fqdn(js, c) : c.name);
   }
   // The file's own variables win: a user who sets RANK means it.
-  for (const auto& [k, v] : rj.tmpl.env) {
-    auto it = std::find_if(env.begin(), env.end(), [&](const auto& kv) { return kv.first == k; });
+  for (const auto& var : rj.tmpl.env) {
+    const std::string& name = var.first;
+    auto it = std::find_if(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; });
     if (it != env.end())
-      it->second = v;
+      it->second = var.second;
     else
-      env.emplace_back(k, v);
+      env.push_back(var);
   }
   return env;
 }

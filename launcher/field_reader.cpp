@@ -61,6 +61,11 @@ std::optional<bool> read_bool(const Node& n, ReadContext& ctx, const std::string
 }
 
 std::optional<std::string> read_string(const Node& n, ReadContext& ctx, const std::string& path) {
+  if ((n.kind == Node::Kind::kString || n.kind == Node::Kind::kScalar) &&
+      n.text.find('\0') != std::string::npos) {
+    ctx.diags.error(n.mark, path, "expected text, found a string with a NUL character (\\0), which no program can receive");
+    return std::nullopt;
+  }
   if (n.kind == Node::Kind::kString || n.kind == Node::Kind::kScalar) return n.text;
   expected(n, ctx, path, "a string");
   return std::nullopt;
@@ -211,7 +216,7 @@ void FieldReader::finish() {
   for (size_t i = 0; i < table_->fields.size(); ++i) {
     if (used_[i]) continue;
     const std::string& key = table_->fields[i].first;
-    std::string msg = "unknown field '" + key + "'";
+    std::string msg = "unknown field '" + printable(key) + "'";
     std::string guess = did_you_mean(key, known_);
     msg += guess.empty() ? " (ignored)" : "; did you mean '" + guess + "'? (ignored)";
     ctx_.diags.warning(table_->key_marks[i], display_, msg);

@@ -38,7 +38,7 @@ bool other_kind(const Node& root) {
 void report_ignored(const std::vector<std::string>& ignored, Diagnostics& diags) {
   if (ignored.empty()) return;
   std::string list;
-  for (size_t i = 0; i < ignored.size() && i < 12; ++i) list += (i ? ", " : "") + ignored[i];
+  for (size_t i = 0; i < ignored.size() && i < 12; ++i) list += (i ? ", " : "") + printable(ignored[i]);
   if (ignored.size() > 12) list += ", ... (" + std::to_string(ignored.size() - 12) + " more)";
   diags.warning(Mark{}, "", std::to_string(ignored.size()) +
                                 " Kubernetes-only field(s) have no meaning here and are ignored: " + list);

@@ -1,5 +1,7 @@
 #include "launcher/toml_writer.hpp"
 
+#include "launcher/diagnostic.hpp"
+
 #include <cstdio>
 #include <sstream>
 
@@ -156,7 +158,7 @@ std::string to_toml(const JobSet& js, const std::vector<std::string>& ignored) {
   o << "# JobSet " << js.name << " (jobset native format; see jobset-file(5))\n";
   if (!ignored.empty()) {
     o << "# Kubernetes-only fields of the original, ignored by jobset:\n";
-    for (const std::string& f : ignored) o << "#   " << f << "\n";
+    for (const std::string& f : ignored) o << "#   " << printable(f) << "\n";
   }
   o << "name = " << toml_quote(js.name) << "\n";
   if (!js.exclusive_topology.empty())
