@@ -7,6 +7,8 @@
 // span fields are the validator's (validate.hpp).
 #pragma once
 
+#include <functional>
+
 #include "launcher/field_reader.hpp"
 #include "launcher/spec.hpp"
 
@@ -24,5 +26,19 @@ std::optional<int64_t> parse_memory_quantity(const std::string& s);
 // allow it: a number, or a Kubernetes quantity string.
 void read_cpus(const Node& n, ReadContext& ctx, const std::string& display, double& out);
 void read_memory(const Node& n, ReadContext& ctx, const std::string& display, int64_t& out);
+
+// ---- shared by both readers (decode_shared.cpp) ----
+
+enum class Spelling { kSnake, kCamel };  // TOML keys, YAML keys
+
+// `n` must be a list of tables; `item` reads each (finish() is called for it).
+void read_list(const Node& n, ReadContext& ctx, const std::string& native, const std::string& display,
+               const std::string& what, const std::function<void(FieldReader&)>& item);
+void read_pod_failure_rules(const Node& n, ReadContext& ctx, const std::string& native,
+                            const std::string& display, Spelling sp, std::vector<PodFailureRule>& out);
+void read_dependencies(const Node& n, ReadContext& ctx, const std::string& native, const std::string& display,
+                       std::vector<Dependency>& out);
+void read_failure_rules(const Node& n, ReadContext& ctx, const std::string& display, Spelling sp,
+                        std::vector<FailurePolicyRule>& out);
 
 }  // namespace jobset::launcher

@@ -55,37 +55,21 @@ void read_container(const Node& n, ReadContext& ctx, const std::string& native,
   c.read("command", t.command);
   c.read("args", t.args);
   c.read("workingDir", t.working_dir, "working_dir");
-  if (const Node* env = c.take("env")) {
-    std::string path = c.child_display("env");
-    if (env->kind != Node::Kind::kArray) {
-      ctx.diags.error(env->mark, path, "expected a list of {name, value}, found " + describe(*env));
-    } else {
-      for (size_t i = 0; i < env->items.size(); ++i) {
-        FieldReader e(env->items[i], c.child_native("env"), indexed(path, i), ctx);
-        std::string name, value;
-        e.read("name", name);
-        e.read("value", value);
-        e.ignore({"valueFrom"});
-        e.finish();
-        if (!name.empty()) t.env[name] = value;
-      }
-    }
-  }
-  if (const Node* ports = c.take("ports")) {
-    std::string path = c.child_display("ports");
-    if (ports->kind != Node::Kind::kArray) {
-      ctx.diags.error(ports->mark, path, "expected a list of {containerPort}, found " + describe(*ports));
-    } else {
-      for (size_t i = 0; i < ports->items.size(); ++i) {
-        FieldReader p(ports->items[i], c.child_native("ports"), indexed(path, i), ctx);
-        int64_t port = -1;
-        p.read("containerPort", port, 1, 65535, "ports");
-        p.ignore({"name", "protocol", "hostPort", "hostIP"});
-        p.finish();
-        if (port > 0) t.ports.push_back(port);
-      }
-    }
-  }
+  if (const Node* env = c.take("env"))
+    read_list(*env, ctx, c.child_native("env"), c.child_display("env"), "{name, value}", [&](FieldReader& e) {
+      std::string name, value;
+      e.read("name", name);
+      e.read("value", value);
+      e.ignore({"valueFrom"});
+      if (!name.empty()) t.env[name] = value;
+    });
+  if (const Node* ports = c.take("ports"))
+    read_list(*ports, ctx, c.child_native("ports"), c.child_display("ports"), "{containerPort}", [&](FieldReader& p) {
+      int64_t port = -1;
+      p.read("containerPort", port, 1, 65535);
+      p.ignore({"name", "protocol", "hostPort", "hostIP"});
+      if (port > 0) t.ports.push_back(port);
+    });
   if (const Node* res = c.take("resources")) {
     FieldReader r(*res, c.child_native("resources"), c.child_display("resources"), ctx);
     // Limits are what a process may use; requests stand in where no limit is set.
@@ -138,46 +122,10 @@ void read_pod_spec(const Node& n, ReadContext& ctx, const std::string& native,
 void read_pod_failure_policy(const Node& n, ReadContext& ctx, const std::string& native,
                              const std::string& display, std::vector<PodFailureRule>& out) {
   FieldReader policy(n, native, display, ctx);
-  const Node* rules = policy.take("rules");
+  if (const Node* rules = policy.take("rules"))
+    read_pod_failure_rules(*rules, ctx, policy.child_native("rules"), policy.child_display("rules"),
+                           Spelling::kCamel, out);
   policy.finish();
-  if (!rules) return;
-  std::string rnative = policy.child_native("rules"), rdisplay = policy.child_display("rules");
-  if (rules->kind != Node::Kind::kArray) {
-    ctx.diags.error(rules->mark, rdisplay, "expected a list of rules, found " + describe(*rules));
-    return;
-  }
-  for (size_t i = 0; i < rules->items.size(); ++i) {
-    PodFailureRule rule;
-    FieldReader r(rules->items[i], indexed(rnative, i), indexed(rdisplay, i), ctx);
-    r.require("action", "FailJob, Ignore, Count or FailIndex");
-    r.read_enum("action", rule.action);
-    if (const Node* codes = r.take("onExitCodes", "on_exit_codes")) {
-      OnExitCodes oc;
-      FieldReader c(*codes, r.child_native("on_exit_codes"), r.child_display("onExitCodes"), ctx);
-      c.read_enum("operator", oc.op);
-      c.read("values", oc.values, INT32_MIN, kInt32Max);
-      c.ignore({"containerName"});
-      c.finish();
-      rule.on_exit_codes = oc;
-    }
-    if (const Node* conds = r.take("onPodConditions", "on_pod_conditions")) {
-      std::string cn = r.child_native("on_pod_conditions"), cd = r.child_display("onPodConditions");
-      if (conds->kind != Node::Kind::kArray) {
-        ctx.diags.error(conds->mark, cd, "expected a list of conditions, found " + describe(*conds));
-      } else {
-        for (size_t j = 0; j < conds->items.size(); ++j) {
-          PodCondition pc;
-          FieldReader cr(conds->items[j], indexed(cn, j), indexed(cd, j), ctx);
-          cr.read("type", pc.type);
-          cr.read("status", pc.status);
-          cr.finish();
-          rule.on_pod_conditions.push_back(pc);
-        }
-      }
-    }
-    r.finish();
-    out.push_back(rule);
-  }
 }
 
 void read_job_template(const Node& n, ReadContext& ctx, const std::string& native,
@@ -233,23 +181,8 @@ void read_replicated_jobs(const Node& n, ReadContext& ctx, const std::string& di
     r.read("name", rj.name);
     r.read("replicas", rj.replicas, 0, kInt32Max);
     r.read("groupName", rj.group_name, "group_name");
-    if (const Node* deps = r.take("dependsOn", "depends_on")) {
-      std::string dn = r.child_native("depends_on"), dd = r.child_display("dependsOn");
-      if (deps->kind != Node::Kind::kArray) {
-        ctx.diags.error(deps->mark, dd, "expected a list of {name, status}, found " + describe(*deps));
-      } else {
-        for (size_t j = 0; j < deps->items.size(); ++j) {
-          Dependency d;
-          FieldReader dr(deps->items[j], indexed(dn, j), indexed(dd, j), ctx);
-          dr.require("name", "the replicated job this one waits for");
-          dr.require("status", "Ready or Complete");
-          dr.read("name", d.name);
-          dr.read_enum("status", d.status);
-          dr.finish();
-          rj.depends_on.push_back(d);
-        }
-      }
-    }
+    if (const Node* deps = r.take("dependsOn", "depends_on"))
+      read_dependencies(*deps, ctx, r.child_native("depends_on"), r.child_display("dependsOn"), rj.depends_on);
     if (const Node* t = r.take("template"))
       read_job_template(*t, ctx, r.child_native("template"), r.child_display("template"), rj);
     r.finish();
@@ -280,26 +213,8 @@ void read_spec(const Node& n, ReadContext& ctx, JobSet& js) {
     FieldReader r(*fp, "failure_policy", s.child_display("failurePolicy"), ctx);
     r.read("maxRestarts", policy.max_restarts, 0, kInt32Max, "max_restarts");
     r.read_enum("restartStrategy", policy.restart_strategy, "restart_strategy");
-    if (const Node* rules = r.take("rules")) {
-      std::string rd = r.child_display("rules");
-      if (rules->kind != Node::Kind::kArray) {
-        ctx.diags.error(rules->mark, rd, "expected a list of rules, found " + describe(*rules));
-      } else {
-        for (size_t i = 0; i < rules->items.size(); ++i) {
-          FailurePolicyRule rule;
-          FieldReader rr(rules->items[i], indexed("failure_policy.rules", i), indexed(rd, i), ctx);
-          rr.require("action", "what to do when the rule matches");
-          rr.read("name", rule.name);
-          rr.read_enum("action", rule.action);
-          rr.read("onJobFailureReasons", rule.on_job_failure_reasons, "on_job_failure_reasons");
-          rr.read("onJobFailureMessagePatterns", rule.on_job_failure_message_patterns,
-                  "on_job_failure_message_patterns");
-          rr.read("targetReplicatedJobs", rule.target_replicated_jobs, "target_replicated_jobs");
-          rr.finish();
-          policy.rules.push_back(rule);
-        }
-      }
-    }
+    if (const Node* rules = r.take("rules"))
+      read_failure_rules(*rules, ctx, r.child_display("rules"), Spelling::kCamel, policy.rules);
     r.finish();
     js.failure_policy = policy;
   }

@@ -25,47 +25,10 @@ void read_resources(const Node& n, ReadContext& ctx, const std::string& native,
 void read_pod_failure_policy(const Node& n, ReadContext& ctx, const std::string& native,
                              std::vector<PodFailureRule>& out) {
   FieldReader policy(n, native, native, ctx);
-  const Node* rules = policy.take("rules");
+  if (const Node* rules = policy.take("rules"))
+    read_pod_failure_rules(*rules, ctx, policy.child_native("rules"), policy.child_native("rules"),
+                           Spelling::kSnake, out);
   policy.finish();
-  if (!rules) return;
-  std::string rules_path = policy.child_native("rules");
-  if (rules->kind != Node::Kind::kArray) {
-    ctx.diags.error(rules->mark, rules_path, "expected a list of rules, found " + describe(*rules));
-    return;
-  }
-  for (size_t i = 0; i < rules->items.size(); ++i) {
-    PodFailureRule rule;
-    std::string path = indexed(rules_path, i);
-    FieldReader r(rules->items[i], path, path, ctx);
-    r.require("action", "FailJob, Ignore, Count or FailIndex");
-    r.read_enum("action", rule.action);
-    if (const Node* codes = r.take("on_exit_codes")) {
-      OnExitCodes oc;
-      FieldReader c(*codes, r.child_native("on_exit_codes"), r.child_display("on_exit_codes"), ctx);
-      c.read_enum("operator", oc.op);
-      c.read("values", oc.values, INT32_MIN, kInt32Max);
-      c.ignore({"container_name"});
-      c.finish();
-      rule.on_exit_codes = oc;
-    }
-    if (const Node* conds = r.take("on_pod_conditions")) {
-      std::string cpath = r.child_native("on_pod_conditions");
-      if (conds->kind != Node::Kind::kArray) {
-        ctx.diags.error(conds->mark, cpath, "expected a list of conditions, found " + describe(*conds));
-      } else {
-        for (size_t j = 0; j < conds->items.size(); ++j) {
-          PodCondition pc;
-          FieldReader cr(conds->items[j], indexed(cpath, j), indexed(cpath, j), ctx);
-          cr.read("type", pc.type);
-          cr.read("status", pc.status);
-          cr.finish();
-          rule.on_pod_conditions.push_back(pc);
-        }
-      }
-    }
-    r.finish();
-    out.push_back(rule);
-  }
 }
 
 void read_template(const Node& n, ReadContext& ctx, const std::string& native, JobTemplate& t) {
@@ -93,24 +56,6 @@ void read_template(const Node& n, ReadContext& ctx, const std::string& native, J
   r.finish();
 }
 
-void read_depends_on(const Node& n, ReadContext& ctx, const std::string& native,
-                     std::vector<Dependency>& out) {
-  if (n.kind != Node::Kind::kArray) {
-    ctx.diags.error(n.mark, native, "expected a list of {name, status} tables, found " + describe(n));
-    return;
-  }
-  for (size_t i = 0; i < n.items.size(); ++i) {
-    Dependency d;
-    FieldReader r(n.items[i], indexed(native, i), indexed(native, i), ctx);
-    r.require("name", "the replicated job this one waits for");
-    r.require("status", "Ready or Complete");
-    r.read("name", d.name);
-    r.read_enum("status", d.status);
-    r.finish();
-    out.push_back(d);
-  }
-}
-
 void read_replicated_job(const Node& n, ReadContext& ctx, const std::string& native,
                          ReplicatedJob& rj) {
   FieldReader r(n, native, native, ctx);
@@ -120,7 +65,7 @@ void read_replicated_job(const Node& n, ReadContext& ctx, const std::string& nat
   r.read("exclusive_topology", rj.exclusive_topology);
   r.read("node_selector_strategy", rj.node_selector_strategy);
   if (const Node* d = r.take("depends_on"))
-    read_depends_on(*d, ctx, r.child_native("depends_on"), rj.depends_on);
+    read_dependencies(*d, ctx, r.child_native("depends_on"), r.child_native("depends_on"), rj.depends_on);
   if (const Node* t = r.take("template")) read_template(*t, ctx, r.child_native("template"), rj.tmpl);
   r.finish();
 }
@@ -129,26 +74,8 @@ void read_failure_policy(const Node& n, ReadContext& ctx, FailurePolicy& fp) {
   FieldReader r(n, "failure_policy", "failure_policy", ctx);
   r.read("max_restarts", fp.max_restarts, 0, kInt32Max);
   r.read_enum("restart_strategy", fp.restart_strategy);
-  const Node* rules = r.take("rules");
+  if (const Node* rules = r.take("rules")) read_failure_rules(*rules, ctx, "failure_policy.rules", Spelling::kSnake, fp.rules);
   r.finish();
-  if (!rules) return;
-  if (rules->kind != Node::Kind::kArray) {
-    ctx.diags.error(rules->mark, "failure_policy.rules", "expected a list of rules, found " + describe(*rules));
-    return;
-  }
-  for (size_t i = 0; i < rules->items.size(); ++i) {
-    FailurePolicyRule rule;
-    std::string path = indexed("failure_policy.rules", i);
-    FieldReader rr(rules->items[i], path, path, ctx);
-    rr.require("action", "what to do when the rule matches");
-    rr.read("name", rule.name);
-    rr.read_enum("action", rule.action);
-    rr.read("on_job_failure_reasons", rule.on_job_failure_reasons);
-    rr.read("on_job_failure_message_patterns", rule.on_job_failure_message_patterns);
-    rr.read("target_replicated_jobs", rule.target_replicated_jobs);
-    rr.finish();
-    fp.rules.push_back(rule);
-  }
 }
 
 }  // namespace
