@@ -219,6 +219,20 @@ void Controller::process_spawn_failed(uint64_t launch, const std::string& error,
   start_eligible(now);
 }
 
+void Controller::process_lost(uint64_t launch, const std::string& why, double now) {
+  int32_t rank = rank_of(launch);
+  if (rank < 0) return;
+  Proc& p = procs_[rank];
+  if (p.launch != launch || p.state == ProcState::kStopping || std::count(stopping_.begin(), stopping_.end(), launch)) {
+    process_exited(launch, 0, 9, now);
+    return;
+  }
+  if (!live(p.state)) return;
+  event(now, "process_lost", ex_.processes[rank].name, why);
+  on_process_failure(rank, 137, ex_.processes[rank].name + " lost: " + why, now, true);
+  settle(now);
+}
+
 void Controller::process_exited(uint64_t launch, int exit_code, int signal, double now) {
   int32_t rank = rank_of(launch);
   if (rank < 0) return;
@@ -244,10 +258,13 @@ void Controller::process_exited(uint64_t launch, int exit_code, int signal, doub
       on_process_failure(rank, code, name + " " + how, now);
     }
   }
-  if (restart_pending_ && !any_live()) {
-    restart_pending_ = false;
-    start_eligible(now);
-  }
+  settle(now);
+}
+
+// After a process went away: a blocked restart may go on, waiting
+// replicated jobs may start, the JobSet may have succeeded, or be stuck.
+void Controller::settle(double now) {
+  if (restart_pending_ && !any_live()) restart_pending_ = false;
   start_eligible(now);
   check_success(now);
   if (!outcome_ && !any_live() && !restart_pending_)
@@ -255,7 +272,8 @@ void Controller::process_exited(uint64_t launch, int exit_code, int signal, doub
 }
 
 // Pod failure policy first (first matching rule), then backoff_limit.
-void Controller::on_process_failure(int32_t rank, int exit_code, const std::string& what, double now) {
+void Controller::on_process_failure(int32_t rank, int exit_code, const std::string& what, double now,
+                                    bool disrupted) {
   size_t j = job_of(rank);
   Job& job = jobs_[j];
   transition(rank, ProcState::kFailed);
@@ -265,7 +283,12 @@ void Controller::on_process_failure(int32_t rank, int exit_code, const std::stri
   size_t rule_index = 0;
   for (; rule_index < t.pod_failure_policy.size(); ++rule_index) {
     const PodFailureRule& r = t.pod_failure_policy[rule_index];
-    if (r.on_exit_codes && exit_code_matches(*r.on_exit_codes, exit_code)) {
+    bool by_code = r.on_exit_codes && !disrupted && exit_code_matches(*r.on_exit_codes, exit_code);
+    bool by_condition = disrupted && std::any_of(r.on_pod_conditions.begin(), r.on_pod_conditions.end(),
+                                                 [](const PodCondition& c) {
+                                                   return c.type == "DisruptionTarget" && c.status == "True";
+                                                 });
+    if (by_code || by_condition) {
       action = r.action;
       break;
     }

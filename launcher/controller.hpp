@@ -92,6 +92,9 @@ class Controller {
   void process_started(uint64_t launch, double now);
   void process_exited(uint64_t launch, int exit_code, int signal, double now);
   void process_spawn_failed(uint64_t launch, const std::string& error, double now);
+  // The instance's node was lost: it failed with the pod condition
+  // DisruptionTarget (what on_pod_conditions rules match) and exit 137.
+  void process_lost(uint64_t launch, const std::string& why, double now);
   void tick(double now);  // call at next_deadline()
   // Stop everything and end as failed: Interrupted (exit 128+signo) or,
   // with signo 0, Timeout (exit 124).
@@ -132,13 +135,15 @@ class Controller {
   bool rjob_ready(size_t r) const;
   bool rjob_complete(size_t r) const;
   void spawn(int32_t rank, double now);
-  void on_process_failure(int32_t rank, int exit_code, const std::string& what, double now);
+  void on_process_failure(int32_t rank, int exit_code, const std::string& what, double now,
+                          bool disrupted = false);
   void fail_job(size_t job, const std::string& reason, const std::string& message, int exit_code,
                 double now);
   void handle_failed_jobs(double now);
   void restart_jobset(bool counts, const std::string& why, double now);
   void restart_job(size_t job, bool counts, const std::string& why, double now);
   void check_success(double now);
+  void settle(double now);
   void decide(Outcome o, double now);
   void stop_live(const std::vector<int32_t>& ranks);
   void transition(int32_t rank, ProcState to);

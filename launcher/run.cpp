@@ -346,8 +346,9 @@ void Runner::node_lost(int32_t node, const std::string& why) {
   n.lost = true;
   if (shutting_down_) return;
   if (!o_.quiet) err_ << "jobset: lost node " << plan_.cluster.nodes[node].name << ": " << why << "\n";
+  std::string lost = "node " + plan_.cluster.nodes[node].name + " lost (" + why + ")";
   for (uint64_t l : std::set<uint64_t>(n.live))
-    inputs_.push_back([this, l] { controller_.process_exited(l, 0, SIGKILL, monotonic()); });
+    inputs_.push_back([this, l, lost] { controller_.process_lost(l, lost, monotonic()); });
   n.live.clear();
   if (begun_) feed();
   else fail_setup("the daemon of node " + plan_.cluster.nodes[node].name + " failed: " + why);

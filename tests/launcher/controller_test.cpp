@@ -449,3 +449,18 @@ TEST_CASE("controller: a JobSet with no processes completes at once") {
   REQUIRE(s.c().finished());
   CHECK(s.c().outcome().success);
 }
+
+TEST_CASE("controller: a lost node fails its processes with DisruptionTarget, which on_pod_conditions match") {
+  std::string ignore = "pod_failure_policy = { rules = [ { action = \"Ignore\", on_pod_conditions = [{ type = \"DisruptionTarget\" }] } ] }\n";
+  Sim s(js_text(rjob("w", 1, 2, "backoff_limit = 0\n" + ignore)));
+  s.start_all();
+  s.c().process_lost(s.launch(1), "node sim2 lost", 100);
+  CHECK_FALSE(s.c().decided());  // ignored: started again
+  CHECK(s.c().take_actions().size() >= 2);
+  Sim f(js_text(rjob("w", 1, 2, "backoff_limit = 0\n")));
+  f.start_all();
+  f.c().process_lost(f.launch(1), "node sim2 lost", 100);
+  REQUIRE(f.c().decided());
+  CHECK(f.c().outcome().exit_code == 137);
+  CHECK(f.c().outcome().message.find("lost: node sim2 lost") != std::string::npos);
+}
