@@ -424,6 +424,7 @@ void Runner::on_signal(int signo) {
   if (signo == SIGCHLD) {
     // A daemon that exits before it connected will never connect.
     if (daemons_.reap_exited() > 0 && !begun_) fail_setup("a node daemon (jobsetd) exited before connecting");
+    if (shutting_down_ && daemons_.pids().empty()) event_base_loopbreak(base_);
     return;
   }
   if (signo == SIGUSR1 || signo == SIGUSR2) {
@@ -458,7 +459,9 @@ void Runner::finish_if_done() {
   exit_code_ = controller_.outcome().exit_code;
   for (Node& n : nodes_)
     if (n.link && !n.lost) n.link->send(runtime::Shutdown{0});
-  event_base_loopbreak(base_);
+  // The loop goes on until every daemon has exited (SIGCHLD), at most 5 s.
+  add_timer(5.0, [](evutil_socket_t, short, void* self) { event_base_loopbreak(static_cast<Runner*>(self)->base_); });
+  if (daemons_.reap_exited() >= 0 && daemons_.pids().empty()) event_base_loopbreak(base_);
 }
 
 int Runner::run() {
@@ -467,11 +470,10 @@ int Runner::run() {
     return 1;
   }
   event_base_dispatch(base_);
-  // Let the Shutdown messages reach the daemons, then make sure they are gone.
+  // The daemons are gone (or get 1 s more, then SIGKILL).
   for (Node& n : nodes_)
     if (n.link) n.link->close();
-  event_base_loop(base_, EVLOOP_NONBLOCK);
-  daemons_.wait_or_kill(5.0);
+  daemons_.wait_or_kill(1.0);
   sink_.flush();
   if (!setup_error_.empty()) {
     err_ << "jobset: " << setup_error_ << "\n";
@@ -484,8 +486,9 @@ int Runner::run() {
                 << "\n";
   }
   JobSetStatus st = controller_.status();
-  err_ << "jobset: " << (o.success ? "completed" : "failed") << " (" << o.reason << ", restarts " << st.restarts
-       << "): " << o.message << "\n";
+  err_ << ("jobset: " + std::string(o.success ? "completed" : "failed") + " (" + o.reason + ", restarts " +
+           std::to_string(st.restarts) + "): " + o.message + "\n")
+       << std::flush;
   return o.exit_code;
 }
 

@@ -5,7 +5,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace jobset::runtime {
 
@@ -49,11 +52,16 @@ std::string join(std::initializer_list<std::string_view> parts) {
 
 }  // namespace
 
+// The kernel's CSPRNG directly: OpenSSL's generator would first read its
+// configuration file and seed itself, some milliseconds of every start.
 Result<std::string> random_bytes(size_t n) {
   std::string out(n, '\0');
-  if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    return Error("random bytes: OpenSSL RAND_bytes failed (error " +
-                 std::to_string(ERR_get_error()) + ")");
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = getrandom(out.data() + got, n - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Error(std::string("random bytes: getrandom: ") + std::strerror(errno));
+    got += static_cast<size_t>(r);
   }
   return out;
 }
@@ -75,15 +83,25 @@ Result<std::string> from_hex(std::string_view hex) {
   for (size_t i = 0; i < hex.size(); i += 2) {
     int hi = hex_value(hex[i]);
     int lo = hex_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return Error("hex: not a hex digit at offset " + std::to_string(hi < 0 ? i : i + 1));
+    if (hi < 0 || lo < 0)
+      return Error("hex: not a hex digit at offset " + std::to_string(hi < 0 ? i : i + 1));
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;
 }
 
+namespace {
+// Keep OpenSSL from reading openssl.cnf on first use: nothing here needs it.
+void init_crypto_once() {
+  static const bool done = OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr) == 1;
+  (void)done;
+}
+}  // namespace
+
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
+  init_crypto_once();
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
   return std::string(reinterpret_cast<const char*>(md), len);
@@ -144,7 +162,8 @@ Result<Challenge> make_challenge(std::string_view key, const Hello& hello,
   return c;
 }
 
-Result<Auth> answer_challenge(std::string_view key, const Hello& hello, const Challenge& challenge) {
+Result<Auth> answer_challenge(std::string_view key, const Hello& hello,
+                              const Challenge& challenge) {
   if (!is_hex_of(challenge.nonce, kNonceBytes)) return Error("malformed nonce in Challenge");
   if (constant_time_equal(challenge.nonce, hello.nonce)) {
     return Error("the launcher echoed the daemon's nonce");

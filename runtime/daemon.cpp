@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <malloc.h>
 #include <csignal>
 #include <cstring>
 #include <memory>
@@ -34,7 +33,7 @@
 #include "runtime/wire.hpp"
 
 namespace jobset::runtime {
-extern size_t g_maxlive;
+
 namespace {
 
 constexpr int kHandshakeTimeoutMs = 10000;
@@ -43,8 +42,8 @@ constexpr int kSignalGraceMs = 2000;
 constexpr int kFlushTimeoutMs = 5000;
 // Output backpressure: stop reading the pipes above kHighWater bytes
 // queued for the launcher, resume below kLowWater.
-constexpr size_t kHighWater = 1u << 20;
-constexpr size_t kLowWater = 256u << 10;
+constexpr size_t kHighWater = 512u << 10;
+constexpr size_t kLowWater = 128u << 10;
 
 class Daemon final : public EventSink {
  public:
@@ -56,8 +55,7 @@ class Daemon final : public EventSink {
     if (bev_ && state_ >= State::kServing) write_message(bev_, m);
   }
   void send_output(uint64_t launch, Stream stream, std::string&& data) override {
-    if (bev_ && state_ >= State::kServing) write_output(bev_, launch, stream, std::move(data));
-    if (bev_) { size_t q = evbuffer_get_length(bufferevent_get_output(bev_)); if (q > maxq_) { maxq_ = q; } struct mallinfo2 mi = mallinfo2(); if (mi.uordblks > maxinuse_) maxinuse_ = mi.uordblks; if (mi.hblkhd > maxmmap_) maxmmap_ = mi.hblkhd; }
+    if (bev_ && state_ >= State::kServing) write_output(bev_, launch, stream, data);
   }
   bool congested() const override {
     return bev_ && evbuffer_get_length(bufferevent_get_output(bev_)) > kHighWater;
@@ -76,6 +74,7 @@ class Daemon final : public EventSink {
   void handle(Message& m);
   void serve(Message& m);
   void fail_start(int code, const std::string& why);
+  void drop_connection();
   void stop(int code, const std::string& why, int grace_ms);
   void finish();
   void say(const std::string& line) { err_ << "jobsetd[" << o_.node << "]: " << line << std::endl; }
@@ -93,13 +92,9 @@ class Daemon final : public EventSink {
   std::unique_ptr<Watchdog> watchdog_;
   std::unique_ptr<Spawner> spawner_;
   std::unique_ptr<Supervisor> supervisor_;
-  size_t maxq_ = 0, maxinuse_ = 0, maxmmap_ = 0;
- public:
-  
 };
 
 Daemon::~Daemon() {
-  { struct mallinfo2 mi = mallinfo2(); FILE* f = fopen("/tmp/maxq.txt", "a"); fprintf(f, "maxlive %zu maxinuse %zu maxmmap %zu ", g_maxlive, maxinuse_, maxmmap_); fprintf(f, "maxq %zu arena %zu inuse %zu mmap %zu free %zu keep %zu\n", maxq_, mi.arena, mi.uordblks, mi.hblkhd, mi.fordblks, mi.keepcost); fclose(f); }
   supervisor_.reset();  // SIGKILLs whatever is still alive
   spawner_.reset();
   watchdog_.reset();
@@ -150,7 +145,7 @@ bool Daemon::start() {
     if (watchdog_ && pid == watchdog_->pid()) say("warning: the watchdog process died");
   };
   timer_ = evtimer_new(base_, on_timeout, this);
-  timeval tv{kHandshakeTimeoutMs / 1000, (kHandshakeTimeoutMs % 1000) * 1000};
+  timeval tv = ms_to_timeval(kHandshakeTimeoutMs);
   evtimer_add(timer_, &tv);
   return true;
 }
@@ -169,7 +164,8 @@ bool Daemon::connect() {
   // Close-on-exec, so that no child inherits the launcher connection.
   int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   bev_ = fd < 0 ? nullptr : bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE);
-  if (!bev_ || bufferevent_socket_connect(bev_, ai->ai_addr, static_cast<int>(ai->ai_addrlen)) != 0) {
+  if (!bev_ ||
+      bufferevent_socket_connect(bev_, ai->ai_addr, static_cast<int>(ai->ai_addrlen)) != 0) {
     int e = errno;
     freeaddrinfo(ai);
     if (!bev_ && fd >= 0) close(fd);
@@ -199,16 +195,15 @@ void Daemon::on_event(bufferevent* bev, short what, void* arg) {
                                            : std::string(e ? strerror(e) : "connection error");
   switch (self->state_) {
     case State::kConnecting:
-      return self->fail_start(kDaemonExitLostConnection,
-                              "cannot connect to " + self->o_.host + ":" + self->o_.port + ": " + why);
+      return self->fail_start(kDaemonExitLostConnection, "cannot connect to " + self->o_.host +
+                                                             ":" + self->o_.port + ": " + why);
     case State::kAwaitChallenge:
     case State::kAwaitWelcome:
       return self->fail_start(kDaemonExitBadStart,
                               "handshake failed: connection " + why + " (wrong key?)");
     case State::kServing:
     case State::kStopping:
-      bufferevent_free(self->bev_);
-      self->bev_ = nullptr;
+      self->drop_connection();
       return self->stop(kDaemonExitLostConnection, "lost connection to the launcher: " + why,
                         kLostConnectionGraceMs);
     case State::kDone:
@@ -224,10 +219,10 @@ void Daemon::on_read(bufferevent* bev, void* arg) {
     if (!next) return;
     if (!next->ok()) {
       if (self->state_ < State::kServing) {
-        return self->fail_start(kDaemonExitBadStart, "handshake failed: " + next->error().message());
+        return self->fail_start(kDaemonExitBadStart,
+                                "handshake failed: " + next->error().message());
       }
-      bufferevent_free(self->bev_);
-      self->bev_ = nullptr;
+      self->drop_connection();
       return self->stop(kDaemonExitLostConnection, "protocol error: " + next->error().message(),
                         kLostConnectionGraceMs);
     }
@@ -242,16 +237,21 @@ void Daemon::on_write(bufferevent*, void* arg) {
 void Daemon::handle(Message& m) {
   if (state_ == State::kAwaitChallenge) {
     auto* ch = std::get_if<Challenge>(&m);
-    if (!ch) return fail_start(kDaemonExitBadStart, std::string("handshake failed: expected Challenge, got ") + message_name(m));
+    if (!ch)
+      return fail_start(
+          kDaemonExitBadStart,
+          std::string("handshake failed: expected Challenge, got ") + message_name(m));
     auto auth = answer_challenge(o_.key, hello_, *ch);
-    if (!auth.ok()) return fail_start(kDaemonExitBadStart, "handshake failed: " + auth.error().message());
+    if (!auth.ok())
+      return fail_start(kDaemonExitBadStart, "handshake failed: " + auth.error().message());
     write_message(bev_, *auth);
     state_ = State::kAwaitWelcome;
     return;
   }
   if (state_ == State::kAwaitWelcome) {
     if (!std::holds_alternative<Welcome>(m)) {
-      return fail_start(kDaemonExitBadStart, std::string("handshake failed: expected Welcome, got ") + message_name(m));
+      return fail_start(kDaemonExitBadStart,
+                        std::string("handshake failed: expected Welcome, got ") + message_name(m));
     }
     state_ = State::kServing;
     evtimer_del(timer_);
@@ -281,8 +281,7 @@ void Daemon::serve(Message& m) {
   } else if (auto* shutdown = std::get_if<Shutdown>(&m)) {
     stop(kDaemonExitShutdown, "", shutdown->grace_ms);
   } else {
-    bufferevent_free(bev_);
-    bev_ = nullptr;
+    drop_connection();
     stop(kDaemonExitLostConnection,
          std::string("protocol violation: unexpected ") + message_name(m) + " from the launcher",
          kLostConnectionGraceMs);
@@ -315,6 +314,14 @@ void Daemon::on_timeout(evutil_socket_t, short, void* arg) {
   }
   self->fail_start(kDaemonExitBadStart, "handshake failed: no answer from the launcher within " +
                                             std::to_string(kHandshakeTimeoutMs / 1000) + " s");
+}
+
+// Output has nowhere to go any more: read and drop it, so that no writer
+// stays blocked on a full pipe while its process is being stopped.
+void Daemon::drop_connection() {
+  if (bev_) bufferevent_free(bev_);
+  bev_ = nullptr;
+  supervisor_->resume_output();
 }
 
 void Daemon::fail_start(int code, const std::string& why) {

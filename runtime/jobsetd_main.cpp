@@ -1,14 +1,13 @@
 // jobsetd: the per-node daemon of jobset. Started by the launcher (fork,
 // srun or ssh), never by users: it reads the run's key from stdin, dials
 // the launcher and runs what it is told (see daemon.hpp).
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
-#include <fcntl.h>
-#include <malloc.h>
 #include <iostream>
 
 #include "runtime/auth.hpp"
@@ -37,20 +36,22 @@ const char kDescription[] =
     "failed handshake, 128+N when stopped by signal N.\n";
 
 // One line of at most 200 bytes from stdin, waiting at most kKeyTimeoutMs.
+// stdin carries nothing but the key, so reading past the newline loses
+// nothing.
 Result<std::string> read_key_line() {
   std::string line;
-  char c;
-  while (line.size() < 200) {
+  char buf[256];
+  while (line.size() < 200 && line.find('\n') == std::string::npos) {
     pollfd p{0, POLLIN, 0};
     int rc = poll(&p, 1, kKeyTimeoutMs);
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) return Error("no key on stdin within 10 s");
-    ssize_t n = read(0, &c, 1);
+    ssize_t n = read(0, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    line.push_back(c);
-    if (c == '\n') break;
+    line.append(buf, static_cast<size_t>(n));
   }
+  if (size_t nl = line.find('\n'); nl != std::string::npos) line.resize(nl + 1);
   return line;
 }
 
@@ -58,7 +59,8 @@ std::pair<std::string, std::string> split_host_port(const std::string& s) {
   size_t colon = s.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return {};
   std::string host = s.substr(0, colon), port = s.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (port.find_first_not_of("0123456789") != std::string::npos) return {};
   return {host, port};
 }
@@ -108,10 +110,6 @@ int main(int argc, char** argv) {
     dup2(devnull, 0);
     close(devnull);
   }
-  // Output passes through in chunks of up to 64 KiB: give those back to the
-  // system as soon as they are written, so the daemon's size follows what
-  // it holds, not what it once held.
-  mallopt(M_MMAP_THRESHOLD, 4 * 1024);
   jobset::runtime::DaemonOptions options{host, port, node, *key};
   return jobset::runtime::run_daemon(options, std::cerr);
 }

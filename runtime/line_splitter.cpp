@@ -21,7 +21,8 @@ std::string LineSplitter::feed(std::string_view data) {
     ready.append(partial_, 0, cut);
     partial_.erase(0, cut);
   }
-  if (partial_.capacity() > 2 * max_piece_ && partial_.size() < max_piece_) partial_.shrink_to_fit();
+  if (partial_.capacity() > 2 * max_piece_ && partial_.size() < max_piece_)
+    partial_.shrink_to_fit();
   return ready;
 }
 

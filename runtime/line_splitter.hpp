@@ -17,7 +17,7 @@ namespace jobset::runtime {
 
 class LineSplitter {
  public:
-  static constexpr size_t kDefaultMaxPiece = 64 * 1024;
+  static constexpr size_t kDefaultMaxPiece = size_t{64} * 1024;
 
   explicit LineSplitter(size_t max_piece = kDefaultMaxPiece) : max_piece_(max_piece) {}
 

@@ -28,7 +28,8 @@ namespace jobset::runtime {
 namespace {
 
 constexpr int kCloseTimeoutMs = 5000;
-constexpr size_t kMaxSingleRead = 256 * 1024;  // also for writes; libevent's default is 16 KiB
+constexpr size_t kMaxSingleRead =
+    size_t{256} * 1024;  // also for writes; libevent's default is 16 KiB
 
 void set_nodelay(int fd) {
   int one = 1;
@@ -62,8 +63,7 @@ std::string peer_name(const sockaddr* sa) {
 
 // ---- DaemonLink -------------------------------------------------------------
 
-DaemonLink::DaemonLink(bufferevent* bev, FrameDecoder decoder, std::string node,
-                       int32_t node_index)
+DaemonLink::DaemonLink(bufferevent* bev, FrameDecoder decoder, std::string node, int32_t node_index)
     : bev_(bev), decoder_(std::move(decoder)), node_(std::move(node)), node_index_(node_index) {
   decoder_.set_max_frame(kMaxFrame);
   bufferevent_set_max_single_read(bev_, kMaxSingleRead);
@@ -213,7 +213,7 @@ void DaemonListener::on_accept(evconnlistener*, int fd, sockaddr* sa, int, void*
     return;
   }
   p->timer = evtimer_new(self->base_, on_timeout, p.get());
-  timeval tv{self->handshake_timeout_ms / 1000, (self->handshake_timeout_ms % 1000) * 1000};
+  timeval tv = ms_to_timeval(self->handshake_timeout_ms);
   evtimer_add(p->timer, &tv);
   bufferevent_setcb(p->bev, on_read, nullptr, on_event, p.get());
   bufferevent_enable(p->bev, EV_READ | EV_WRITE);
@@ -234,7 +234,8 @@ void DaemonListener::on_event(bufferevent*, short what, void* arg) {
 
 void DaemonListener::on_timeout(evutil_socket_t, short, void* arg) {
   auto* p = static_cast<Pending*>(arg);
-  p->owner->reject(p, "no handshake within " + std::to_string(p->owner->handshake_timeout_ms) + " ms");
+  p->owner->reject(p,
+                   "no handshake within " + std::to_string(p->owner->handshake_timeout_ms) + " ms");
 }
 
 void DaemonListener::step(Pending* p) {

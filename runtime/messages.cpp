@@ -5,7 +5,7 @@
 // (unknown keys are ignored, so a newer peer may add fields). A process's
 // env travels as an array of [name, value] pairs so that order and
 // repeated names survive. kOutput is binary: u64 launch (big-endian), u8
-// stream, raw bytes.
+// stream, raw bytes; so is kSpawn (see encode_spawn).
 //
 // JSON strings must be UTF-8: bytes that are not (a file name in another
 // encoding) are replaced by U+FFFD rather than making encode() fail.
@@ -21,11 +21,13 @@ namespace {
 using nlohmann::json;
 
 void put_be32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
 void put_be64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
 uint64_t get_be(const char* p, int bytes) {
@@ -36,41 +38,44 @@ uint64_t get_be(const char* p, int bytes) {
 
 const char* type_name(MessageType t) {
   switch (t) {
-    case MessageType::kHello: return "Hello";
-    case MessageType::kChallenge: return "Challenge";
-    case MessageType::kAuth: return "Auth";
-    case MessageType::kWelcome: return "Welcome";
-    case MessageType::kSpawn: return "Spawn";
-    case MessageType::kKill: return "Kill";
-    case MessageType::kSignal: return "Signal";
-    case MessageType::kShutdown: return "Shutdown";
-    case MessageType::kStarted: return "Started";
-    case MessageType::kSpawnFailed: return "SpawnFailed";
-    case MessageType::kExited: return "Exited";
-    case MessageType::kOutput: return "Output";
+    case MessageType::kHello:
+      return "Hello";
+    case MessageType::kChallenge:
+      return "Challenge";
+    case MessageType::kAuth:
+      return "Auth";
+    case MessageType::kWelcome:
+      return "Welcome";
+    case MessageType::kSpawn:
+      return "Spawn";
+    case MessageType::kKill:
+      return "Kill";
+    case MessageType::kSignal:
+      return "Signal";
+    case MessageType::kShutdown:
+      return "Shutdown";
+    case MessageType::kStarted:
+      return "Started";
+    case MessageType::kSpawnFailed:
+      return "SpawnFailed";
+    case MessageType::kExited:
+      return "Exited";
+    case MessageType::kOutput:
+      return "Output";
   }
   return "?";
 }
 
 // ---- encoding -------------------------------------------------------------
 
-json to_json(const Hello& m) { return {{"version", m.version}, {"node", m.node}, {"nonce", m.nonce}}; }
+json to_json(const Hello& m) {
+  return {{"version", m.version}, {"node", m.node}, {"nonce", m.nonce}};
+}
 json to_json(const Challenge& m) { return {{"nonce", m.nonce}, {"mac", m.mac}}; }
 json to_json(const Auth& m) { return {{"mac", m.mac}}; }
 json to_json(const Welcome& m) { return {{"node_index", m.node_index}}; }
 
-json to_json(const ProcessSpec& p) {
-  json env = json::array();
-  for (const auto& [k, v] : p.env) env.push_back(json::array({k, v}));
-  return {{"launch", p.launch}, {"rank", p.rank}, {"name", p.name},
-          {"argv", p.argv},     {"env", env},     {"cwd", p.cwd}};
-}
 
-json to_json(const Spawn& m) {
-  json procs = json::array();
-  for (const ProcessSpec& p : m.processes) procs.push_back(to_json(p));
-  return {{"processes", procs}};
-}
 
 json to_json(const Kill& m) {
   return {{"all", m.all}, {"launches", m.launches}, {"grace_ms", m.grace_ms}};
@@ -87,10 +92,10 @@ json to_json(const Exited& m) {
 
 MessageType type_of(const Message& m) {
   static constexpr MessageType kTypes[] = {
-      MessageType::kHello,    MessageType::kChallenge, MessageType::kAuth,
-      MessageType::kWelcome,  MessageType::kSpawn,     MessageType::kKill,
-      MessageType::kSignal,   MessageType::kShutdown,  MessageType::kStarted,
-      MessageType::kSpawnFailed, MessageType::kExited, MessageType::kOutput};
+      MessageType::kHello,       MessageType::kChallenge, MessageType::kAuth,
+      MessageType::kWelcome,     MessageType::kSpawn,     MessageType::kKill,
+      MessageType::kSignal,      MessageType::kShutdown,  MessageType::kStarted,
+      MessageType::kSpawnFailed, MessageType::kExited,    MessageType::kOutput};
   static_assert(std::size(kTypes) == std::variant_size_v<Message>);
   return kTypes[m.index()];
 }
@@ -201,14 +206,6 @@ void read_fields(Fields& f, Challenge& m) {
 }
 void read_fields(Fields& f, Auth& m) { f.get("mac", m.mac); }
 void read_fields(Fields& f, Welcome& m) { f.get("node_index", m.node_index); }
-void read_fields(Fields& f, ProcessSpec& p) {
-  f.get("launch", p.launch);
-  f.get("rank", p.rank);
-  f.get("name", p.name);
-  f.get("argv", p.argv);
-  f.get("env", p.env);
-  f.get("cwd", p.cwd);
-}
 void read_fields(Fields& f, Kill& m) {
   f.get("all", m.all);
   f.get("launches", m.launches);
@@ -234,21 +231,90 @@ void read_fields(Fields& f, Exited& m) {
   f.get("signal", m.signal);
 }
 
-Result<Message> decode_spawn(const json& j) {
-  auto it = j.find("processes");
-  if (it == j.end()) return Error("missing field 'processes'");
-  if (!it->is_array()) return Error("field 'processes': expected an array");
-  Spawn spawn;
-  spawn.processes.reserve(it->size());
-  for (size_t i = 0; i < it->size(); ++i) {
-    const json& e = (*it)[i];
-    if (!e.is_object()) return Error("processes[" + std::to_string(i) + "]: expected an object");
-    Fields f(e);
-    ProcessSpec p;
-    read_fields(f, p);
-    if (!f.ok()) return Error("processes[" + std::to_string(i) + "]: " + f.error());
-    spawn.processes.push_back(std::move(p));
+// kSpawn is binary too: it is the one message whose size grows with the
+// processes (about 45 variables each), and JSON cost ~0.1 ms per process on
+// each side, more than a Hydra launch spends on the whole process.
+//   u32 count, then per process: u64 launch, u32 rank, str name,
+//   u32 argc, str argv..., u32 envc, (str name, str value)..., str cwd
+// where str is u32 length + bytes (any bytes: argv need not be UTF-8).
+void put_str(std::string& out, const std::string& s) {
+  put_be32(out, static_cast<uint32_t>(s.size()));
+  out += s;
+}
+
+std::string encode_spawn(const Spawn& m) {
+  size_t size = 4;
+  for (const ProcessSpec& p : m.processes) {
+    size += 8 + 4 + 4 + p.name.size() + 4 + 4 + 4 + p.cwd.size();
+    for (const auto& a : p.argv) size += 4 + a.size();
+    for (const auto& [k, v] : p.env) size += 8 + k.size() + v.size();
   }
+  std::string out;
+  out.reserve(size);
+  put_be32(out, static_cast<uint32_t>(m.processes.size()));
+  for (const ProcessSpec& p : m.processes) {
+    put_be64(out, p.launch);
+    put_be32(out, static_cast<uint32_t>(p.rank));
+    put_str(out, p.name);
+    put_be32(out, static_cast<uint32_t>(p.argv.size()));
+    for (const auto& a : p.argv) put_str(out, a);
+    put_be32(out, static_cast<uint32_t>(p.env.size()));
+    for (const auto& [k, v] : p.env) {
+      put_str(out, k);
+      put_str(out, v);
+    }
+    put_str(out, p.cwd);
+  }
+  return out;
+}
+
+// Reads what encode_spawn wrote; every length is checked against what is left.
+class SpawnReader {
+ public:
+  explicit SpawnReader(std::string_view in) : in_(in) {}
+  bool u32(uint32_t& v) { return take(4, [&](const char* p) { v = static_cast<uint32_t>(get_be(p, 4)); }); }
+  bool u64(uint64_t& v) { return take(8, [&](const char* p) { v = get_be(p, 8); }); }
+  bool str(std::string& s) {
+    uint32_t n = 0;
+    return u32(n) && take(n, [&](const char* p) { s.assign(p, n); });
+  }
+  // A count of items of at least `min_item` bytes each must fit what is left.
+  bool count(uint32_t& n, size_t min_item) { return u32(n) && n <= (in_.size() - pos_) / min_item; }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  template <typename F>
+  bool take(size_t n, F f) {
+    if (in_.size() - pos_ < n) return false;
+    f(in_.data() + pos_);
+    pos_ += n;
+    return true;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+Result<Message> decode_spawn(std::string_view payload) {
+  SpawnReader r(payload);
+  uint32_t n = 0;
+  if (!r.count(n, 28)) return Error("spawn: bad process count");
+  Spawn spawn;
+  spawn.processes.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    ProcessSpec& p = spawn.processes[i];
+    uint32_t rank = 0, argc = 0, envc = 0;
+    bool ok = r.u64(p.launch) && r.u32(rank) && r.str(p.name) && r.count(argc, 4);
+    for (uint32_t a = 0; ok && a < argc; ++a) ok = r.str(p.argv.emplace_back());
+    ok = ok && r.count(envc, 8);
+    for (uint32_t e = 0; ok && e < envc; ++e) {
+      auto& kv = p.env.emplace_back();
+      ok = r.str(kv.first) && r.str(kv.second);
+    }
+    ok = ok && r.str(p.cwd);
+    if (!ok) return Error("spawn: processes[" + std::to_string(i) + "] is truncated");
+    p.rank = static_cast<int32_t>(rank);
+  }
+  if (!r.done()) return Error("spawn: trailing bytes");
   return Message(std::move(spawn));
 }
 
@@ -257,15 +323,11 @@ Result<Message> decode_json(std::string_view payload) {
   json j = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Error("payload is not valid JSON");
   if (!j.is_object()) return Error("payload is not a JSON object");
-  if constexpr (std::is_same_v<T, Spawn>) {
-    return decode_spawn(j);
-  } else {
-    T m;
-    Fields f(j);
-    read_fields(f, m);
-    if (!f.ok()) return Error(f.error());
-    return Message(std::move(m));
-  }
+  T m;
+  Fields f(j);
+  read_fields(f, m);
+  if (!f.ok()) return Error(f.error());
+  return Message(std::move(m));
 }
 
 Result<Message> decode_output(std::string_view payload) {
@@ -284,18 +346,30 @@ Result<Message> decode_output(std::string_view payload) {
 
 Result<Message> decode_payload(MessageType type, std::string_view payload) {
   switch (type) {
-    case MessageType::kHello: return decode_json<Hello>(payload);
-    case MessageType::kChallenge: return decode_json<Challenge>(payload);
-    case MessageType::kAuth: return decode_json<Auth>(payload);
-    case MessageType::kWelcome: return decode_json<Welcome>(payload);
-    case MessageType::kSpawn: return decode_json<Spawn>(payload);
-    case MessageType::kKill: return decode_json<Kill>(payload);
-    case MessageType::kSignal: return decode_json<Signal>(payload);
-    case MessageType::kShutdown: return decode_json<Shutdown>(payload);
-    case MessageType::kStarted: return decode_json<Started>(payload);
-    case MessageType::kSpawnFailed: return decode_json<SpawnFailed>(payload);
-    case MessageType::kExited: return decode_json<Exited>(payload);
-    case MessageType::kOutput: return decode_output(payload);
+    case MessageType::kHello:
+      return decode_json<Hello>(payload);
+    case MessageType::kChallenge:
+      return decode_json<Challenge>(payload);
+    case MessageType::kAuth:
+      return decode_json<Auth>(payload);
+    case MessageType::kWelcome:
+      return decode_json<Welcome>(payload);
+    case MessageType::kSpawn:
+      return decode_spawn(payload);
+    case MessageType::kKill:
+      return decode_json<Kill>(payload);
+    case MessageType::kSignal:
+      return decode_json<Signal>(payload);
+    case MessageType::kShutdown:
+      return decode_json<Shutdown>(payload);
+    case MessageType::kStarted:
+      return decode_json<Started>(payload);
+    case MessageType::kSpawnFailed:
+      return decode_json<SpawnFailed>(payload);
+    case MessageType::kExited:
+      return decode_json<Exited>(payload);
+    case MessageType::kOutput:
+      return decode_output(payload);
   }
   return Error("unknown message type");
 }
@@ -322,10 +396,12 @@ std::string encode(const Message& m) {
     f += out->data;
     return f;
   }
+  if (const Spawn* spawn = std::get_if<Spawn>(&m)) return frame(type, encode_spawn(*spawn));
   json j = std::visit(
       [](const auto& v) -> json {
-        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, Output>) {
-          return json();  // handled above
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, Output> ||
+                      std::is_same_v<std::decay_t<decltype(v)>, Spawn>) {
+          return json();  // binary, handled above
         } else {
           return to_json(v);
         }

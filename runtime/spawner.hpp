@@ -1,21 +1,20 @@
-// Starting one process for jobsetd: fork, set the child up, exec.
+// Starting one process for jobsetd: make the child, set it up, exec.
 //
 // The child gets its own process group (setpgid in child and parent, so
 // the group exists whichever runs first), PR_SET_PDEATHSIG(SIGKILL) so it
 // dies with the daemon, default signal dispositions and an empty signal
 // mask, stdin from /dev/null, stdout and stderr on two pipes, the
 // daemon's open-files limit as the daemon found it, the spec's cwd, and
-// the daemon's environment with the spec's env set on top (set in the
-// child after fork: the daemon never copies its environment per child).
-// argv[0] without a '/' is looked up in PATH (the child's, so a PATH in
-// the spec's env applies).
+// the daemon's environment with the spec's env set on top (the daemon
+// never copies its environment strings per child). argv[0] without a '/'
+// is looked up in PATH (the child's, so a PATH in the spec's env applies).
 //
-// spawn() returns as soon as the child exists; it does not wait for exec,
-// so many children can exec in parallel. Whether exec worked comes later
-// on status_fd (close-on-exec): EOF alone means the program is running; a
-// record before EOF means it failed, and exec_failure_message() turns the
-// record into "spawn NAME: PATH: REASON". A failed child exits 127 and is
-// never reported as an exit.
+// Whether exec worked is known when spawn() returns (status_fd < 0;
+// exec_failure holds a record if it did not) or, in fork mode, later on
+// status_fd (close-on-exec): EOF alone means the program runs, a record
+// before EOF means it failed. exec_failure_message() turns a record into
+// "spawn NAME: PATH: REASON". A failed child exits 127 and is never
+// reported as an exit. See spawner.cpp for the two modes.
 #pragma once
 
 #include <sys/resource.h>
@@ -34,9 +33,10 @@ class Spawner {
  public:
   struct Child {
     pid_t pid = -1;
-    int out_fd = -1;     // nonblocking, close-on-exec read ends
+    int out_fd = -1;  // nonblocking, close-on-exec read ends
     int err_fd = -1;
-    int status_fd = -1;  // EOF once exec succeeded; an error record when it failed
+    int status_fd = -1;        // fork mode: EOF once exec succeeded, or a record
+    std::string exec_failure;  // when status_fd < 0: empty if exec succeeded
   };
 
   // Records the signal dispositions to undo in children: create it after
@@ -51,9 +51,16 @@ class Spawner {
   Result<Child> spawn(const ProcessSpec& spec);
 
  private:
-  [[noreturn]] void exec_child(const ProcessSpec& spec, char* const* argv, const int* fds,
-                               pid_t parent);
+  enum class Mode { kVfork, kFork };
+  struct ChildArgs;
+  std::vector<char*> build_env(const ProcessSpec& spec, std::vector<std::string>& storage,
+                               const char*& path) const;
+  bool setup_child(ChildArgs& a) const;
+  static int vfork_child(void* arg);
+  [[noreturn]] void fork_child(ChildArgs& a) const;
 
+  Mode mode_ = Mode::kVfork;
+  char* stack_ = nullptr;  // the vfork child's stack, reused: one child at a time
   int devnull_ = -1;
   rlimit child_nofile_;
   std::vector<int> reset_signals_;  // not SIG_DFL in the daemon

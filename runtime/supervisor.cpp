@@ -11,16 +11,17 @@
 #include "runtime/line_splitter.hpp"
 #include "runtime/spawner.hpp"
 #include "runtime/watchdog.hpp"
+#include "runtime/wire.hpp"
 
 namespace jobset::runtime {
 
 namespace {
 
-constexpr size_t kReadSize = 64 * 1024;
+constexpr size_t kReadSize = size_t{64} * 1024;
 constexpr int kLingerMs = 100;
 
 void arm(event* ev, int ms) {
-  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  timeval tv = ms_to_timeval(ms);
   event_add(ev, &tv);
 }
 
@@ -100,8 +101,10 @@ void Supervisor::spawn(const ProcessSpec& spec) {
   p->cwd = spec.cwd;
   p->pid = child->pid;
   p->status_fd = child->status_fd;
-  p->status_ev = event_new(base_, p->status_fd, EV_READ | EV_PERSIST, on_status, p.get());
-  event_add(p->status_ev, nullptr);
+  if (p->status_fd >= 0) {
+    p->status_ev = event_new(base_, p->status_fd, EV_READ | EV_PERSIST, on_status, p.get());
+    event_add(p->status_ev, nullptr);
+  }
   for (auto [pipe, fd, stream] : {std::tuple{&p->out, child->out_fd, Stream::kStdout},
                                   std::tuple{&p->err, child->err_fd, Stream::kStderr}}) {
     pipe->sup = this;
@@ -111,8 +114,10 @@ void Supervisor::spawn(const ProcessSpec& spec) {
     pipe->ev = event_new(base_, fd, EV_READ | EV_PERSIST, on_pipe, pipe);  // added once started
   }
   if (watchdog_) watchdog_->watch(p->pid);
-  by_pid_[p->pid] = p.get();
+  Proc* raw = p.get();
+  by_pid_[raw->pid] = raw;
   procs_[spec.launch] = std::move(p);
+  if (raw->status_fd < 0) exec_result(raw, child->exec_failure);
 }
 
 std::vector<Supervisor::Proc*> Supervisor::targets(const std::vector<uint64_t>& launches,
@@ -178,15 +183,19 @@ void Supervisor::read_status(Proc* p) {
   p->status_ev = nullptr;
   close(p->status_fd);
   p->status_fd = -1;
-  if (p->status_record.empty()) {
+  exec_result(p, p->status_record);
+}
+
+// Started or SpawnFailed, once it is known whether exec worked.
+void Supervisor::exec_result(Proc* p, const std::string& failure) {
+  if (failure.empty()) {
     p->phase = Proc::Phase::kRunning;
     sink_.send(Started{p->launch, p->pid});
     event_add(p->out.ev, nullptr);
     event_add(p->err.ev, nullptr);
   } else {
     p->phase = Proc::Phase::kFailed;
-    sink_.send(SpawnFailed{p->launch,
-                           exec_failure_message(p->name, p->argv0, p->cwd, p->status_record)});
+    sink_.send(SpawnFailed{p->launch, exec_failure_message(p->name, p->argv0, p->cwd, failure)});
     close_pipe(&p->out);
     close_pipe(&p->err);
   }
@@ -274,7 +283,11 @@ void Supervisor::on_linger(evutil_socket_t, short, void* arg) {
 // usual holder), then stop waiting. Not while output is parked: then the
 // pipe simply has not been read yet.
 void Supervisor::linger(Proc* p) {
-  if (p->out.parked || p->err.parked || sink_.congested()) return arm(p->linger_ev, kLingerMs);
+  if (sink_.congested()) return arm(p->linger_ev, kLingerMs);
+  if (p->out.parked || p->err.parked) {
+    resume_output();  // the sink drained (or went away) without telling
+    return arm(p->linger_ev, kLingerMs);
+  }
   if (p->linger_stage == 1) {
     ::kill(-p->pid, SIGKILL);
     p->linger_stage = 2;

@@ -86,6 +86,7 @@ class Supervisor {
   static void on_linger(evutil_socket_t, short, void* arg);
   static void on_kill_timer(evutil_socket_t, short, void* arg);
   void read_status(Proc* p);
+  void exec_result(Proc* p, const std::string& failure);
   void read_pipe(Pipe* pipe);
   void close_pipe(Pipe* pipe);
   void linger(Proc* p);

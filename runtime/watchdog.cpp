@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,6 +83,12 @@ Watchdog::Watchdog(event_base* base, pid_t pid, int fd) : pid_(pid), fd_(fd) {
 Watchdog::~Watchdog() {
   if (write_ev_) event_free(write_ev_);
   close(fd_);  // EOF: the watchdog kills what it still knows and exits
+  // Reap it (briefly) rather than leave a zombie to init.
+  for (int i = 0; i < 200; ++i) {
+    pid_t r = waitpid(pid_, nullptr, WNOHANG);
+    if (r != 0) break;
+    usleep(1000);
+  }
 }
 
 void Watchdog::send(int32_t record) {

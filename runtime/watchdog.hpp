@@ -39,9 +39,9 @@ class Watchdog {
   static void on_writable(evutil_socket_t, short, void* arg);
 
   pid_t pid_;
-  int fd_;                 // nonblocking write end
+  int fd_;  // nonblocking write end
   event* write_ev_ = nullptr;
-  std::string queued_;     // records the pipe could not take yet
+  std::string queued_;  // records the pipe could not take yet
 };
 
 }  // namespace jobset::runtime

@@ -28,17 +28,15 @@ void write_message(bufferevent* bev, const Message& m) {
   bufferevent_write(bev, frame.data(), frame.size());
 }
 
-size_t g_live = 0, g_maxlive = 0;
-void write_output(bufferevent* bev, uint64_t launch, Stream stream, std::string&& data) {
+void write_output(bufferevent* bev, uint64_t launch, Stream stream, std::string_view data) {
+  // Header and data go into one chain with room for both. (Adding by
+  // reference, or a small add after a big chain, makes libevent allocate
+  // a chain as large as the previous one for a few bytes.)
   std::string header = encode_output_header(launch, stream, data.size());
   evbuffer* out = bufferevent_get_output(bev);
+  evbuffer_expand(out, header.size() + data.size());
   evbuffer_add(out, header.data(), header.size());
-  if (data.empty()) return;
-  auto* owned = new std::string(std::move(data));
-  g_live += owned->capacity(); if (g_live > g_maxlive) g_maxlive = g_live;
-  evbuffer_add_reference(
-      out, owned->data(), owned->size(),
-      [](const void*, size_t, void* arg) { g_live -= static_cast<std::string*>(arg)->capacity(); delete static_cast<std::string*>(arg); }, owned);
+  evbuffer_add(out, data.data(), data.size());
 }
 
 namespace {
@@ -85,7 +83,7 @@ void close_when_flushed(bufferevent* bev, int timeout_ms, std::function<void()> 
   c->bev = bev;
   c->done = std::move(done);
   c->timer = evtimer_new(bufferevent_get_base(bev), on_timeout, c);
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  timeval tv = ms_to_timeval(timeout_ms);
   evtimer_add(c->timer, &tv);
   bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
   bufferevent_setcb(bev, on_read, on_write, on_event, c);

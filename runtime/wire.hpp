@@ -3,12 +3,19 @@
 #pragma once
 
 #include <event2/bufferevent.h>
+#include <sys/time.h>
 
 #include <functional>
+#include <string_view>
 
 #include "runtime/messages.hpp"
 
 namespace jobset::runtime {
+
+// A relative timeout for event_add.
+inline timeval ms_to_timeval(int ms) {
+  return timeval{ms / 1000, static_cast<suseconds_t>(ms % 1000) * 1000};
+}
 
 // Moves everything in the bufferevent's input buffer into the decoder.
 void feed_from(bufferevent* bev, FrameDecoder& decoder);
@@ -16,8 +23,8 @@ void feed_from(bufferevent* bev, FrameDecoder& decoder);
 // Appends one frame to the bufferevent's output buffer (never blocks).
 void write_message(bufferevent* bev, const Message& m);
 
-// Queues an Output frame; `data` is kept, not copied, until written.
-void write_output(bufferevent* bev, uint64_t launch, Stream stream, std::string&& data);
+// Queues an Output frame without building it in a temporary first.
+void write_output(bufferevent* bev, uint64_t launch, Stream stream, std::string_view data);
 
 // Takes ownership of `bev`: stops reading, lets the queued output drain,
 // half-closes, waits briefly for the peer's EOF (so that closing does not
