@@ -214,15 +214,31 @@ int cmd_run(const Input& in, const NodeSource& ns, const RunFlags& flags, RunOpt
   }
   if (flags.timeout > 0) options.timeout = flags.timeout;
   if (flags.max_restarts >= 0) options.max_restarts = flags.max_restarts;
-  if (!ns.hostfile.empty() || !ns.hosts.empty()) {
-    err << "jobset: nothing started: --hostfile and --host need the ssh or srun launcher, which is not available yet; "
-           "use --simulate-nodes to try a multi-node run on this machine\n";
+  if (!ns.hosts.empty()) {
+    err << "jobset: nothing started: --host needs the ssh or srun launcher, which is not available yet; "
+           "use --simulate-nodes, or a hostfile whose nodes are marked local=true\n";
     return kExitBadInput;
   }
   auto cluster = resolve_nodes(ns, count_processes(js));
   if (!cluster) {
     err << "jobset: " << cluster.error().message() << "\n";
     return kExitBadInput;
+  }
+  // Hostfile nodes marked local=true are daemons on this machine (each its
+  // own node, as with --simulate-nodes); others need a remote launcher.
+  if (!ns.hostfile.empty()) {
+    std::string remote;
+    for (const auto& node : cluster->nodes) {
+      auto it = node.labels.find("local");
+      if (it == node.labels.end() || (it->second != "true" && it->second != "1" && it->second != "yes"))
+        remote += (remote.empty() ? "" : ", ") + node.name;
+    }
+    if (!remote.empty()) {
+      err << "jobset: nothing started: " << ns.hostfile << ": nodes " << remote
+          << " are remote, which needs the ssh or srun launcher (not available yet); mark nodes of this "
+             "machine local=true\n";
+      return kExitBadInput;
+    }
   }
   auto plan = make_plan(js, std::move(*cluster));
   if (auto* f = std::get_if<PlanFailure>(&plan)) {
@@ -308,7 +324,8 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
   add_input(run_cmd, in, "JobSet to run");
   run_cmd->add_option("--simulate-nodes", run_ns.simulate,
                       "N[:SLOTS]: start N node daemons on this machine, each acting as a node");
-  run_cmd->add_option("--hostfile", run_ns.hostfile, "Nodes from a hostfile (needs a remote launcher)");
+  run_cmd->add_option("--hostfile", run_ns.hostfile,
+                      "Nodes from a hostfile; nodes marked local=true run as daemons on this machine");
   run_cmd->add_option("--host", run_ns.hosts, "Nodes as a list (needs a remote launcher)");
   run_cmd->add_option("-x", run_flags.exports, "Export VAR (from this environment) or VAR=VALUE to every process")
       ->allow_extra_args(false);

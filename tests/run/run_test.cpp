@@ -1069,3 +1069,38 @@ TEST_CASE("run: 200 consecutive runs of -n 64 true all end 0 and leave nothing",
   INFO("200 runs in " << now() - t0 << " s; first failure: " << first_failure);
   CHECK(failures == 0);
 }
+
+TEST_CASE("run: hostfile nodes marked local=true each get their own daemon; remote nodes are refused") {
+  Scratch s;
+  s.write("hosts", "# two nodes of this machine\nnodeA slots=2 local=true rack=r1\nnodeB slots=2 local=true rack=r2\n");
+  Launch r(s, {"run", "--hostfile", s.path("hosts"), "-n", "4", "sh", "-c", "echo \"$RANK on $JOBSET_NODE\""});
+  int code = r.wait(30);
+  INFO(r.report());
+  CHECK(code == 0);
+  CHECK(sorted(lines_of(r.out())) == std::vector<std::string>{"0 on nodeA", "1 on nodeA", "2 on nodeB", "3 on nodeB"});
+  check_nothing_left(r);
+  s.write("remote", "nodeA slots=2 local=true\nfar slots=2\n");
+  Launch bad(s, {"run", "--hostfile", s.path("remote"), "-n", "4", "true"}, "bad");
+  CHECK(bad.wait(30) == 2);
+  CHECK(bad.last_err_line().find("nodes far are remote") != std::string::npos);
+}
+
+TEST_CASE("run: on a terminal a status line is drawn and erased, never inside the program's lines") {
+  if (::access("/usr/bin/script", X_OK) != 0) {
+    WARN("SKIPPED: needs script(1) from bsdutils to give jobset a terminal");
+    return;
+  }
+  Scratch s;
+  std::string cmd = "timeout 30 /usr/bin/script -qec \"" + jobset_path() +
+                    " run -n 2 sh -c 'sleep 0.3; echo out-\\$RANK'\" /dev/null > " + s.path("tty") + " 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::string tty = slurp(s.path("tty"));
+  INFO(tty);
+  CHECK(tty.find("jobset job [attempt 0]") != std::string::npos);
+  CHECK(tty.find("\r\033[K") != std::string::npos);
+  for (const char* line : {"out-0", "out-1"}) {
+    size_t at = tty.find(line);
+    REQUIRE(at != std::string::npos);
+    CHECK(tty.substr(at - 4, 4) == "\r\033[K");  // the status line was erased first
+  }
+}
