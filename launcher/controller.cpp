@@ -112,7 +112,7 @@ void Controller::transition(int32_t rank, ProcState to) {
 }
 
 void Controller::event(double now, std::string kind, std::string subject, std::string detail) {
-  actions_.push_back(EventRecord{now, std::move(kind), std::move(subject), std::move(detail), attempt_});
+  actions_.emplace_back(std::in_place_type<EventRecord>, EventRecord{now, std::move(kind), std::move(subject), std::move(detail), attempt_});
 }
 
 std::vector<Action> Controller::take_actions() {
@@ -332,7 +332,7 @@ void Controller::stop_live(const std::vector<int32_t>& ranks) {
     stopping_.push_back(p.launch);
     kill.launches.push_back(p.launch);
   }
-  if (!kill.launches.empty()) actions_.push_back(std::move(kill));
+  if (!kill.launches.empty()) actions_.emplace_back(std::in_place_type<KillAction>, std::move(kill));
 }
 
 // ---- JobSet failure policy -------------------------------------------------

@@ -151,6 +151,7 @@ Status Runner::setup() {
   auto daemons = start_local_daemons(names, listener_->address(), key_, o_.jobsetd);
   if (!daemons) return daemons.error();
   daemons_ = std::move(*daemons);
+  runtime::warm_up_crypto();  // while the daemons start
   // Placement-dependent numbers for the environment.
   local_rank_.assign(plan_.slots.size(), 0);
   local_size_.assign(plan_.slots.size(), 0);

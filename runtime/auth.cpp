@@ -98,6 +98,8 @@ void init_crypto_once() {
 }
 }  // namespace
 
+void warm_up_crypto() { (void)hmac_sha256("", ""); }
+
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

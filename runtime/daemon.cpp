@@ -106,6 +106,7 @@ Daemon::~Daemon() {
 
 int Daemon::run() {
   if (!start() || !connect()) return exit_code_;
+  warm_up_crypto();  // while the connection is being made
   event_base_dispatch(base_);
   return exit_code_;
 }

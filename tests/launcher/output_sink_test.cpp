@@ -41,7 +41,7 @@ TEST_CASE("output: untagged lines pass through unchanged, stdout and stderr apar
 
 TEST_CASE("output: --tag-output prefixes every line, a partial last line gets its newline") {
   Capture c;
-  OutputSink sink({.tag = true}, c.writer(), fixed_time);
+  OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), fixed_time);
   REQUIRE(sink.write("js-w-0-1", 0, 1, "one\ntwo\n").ok());
   REQUIRE(sink.write("js-w-0-1", 0, 1, "end").ok());
   CHECK(c.on(1) == "[js-w-0-1] one\n[js-w-0-1] two\n[js-w-0-1] end\n");
@@ -49,7 +49,7 @@ TEST_CASE("output: --tag-output prefixes every line, a partial last line gets it
 
 TEST_CASE("output: --timestamp-output prefixes the UTC time with milliseconds") {
   Capture c;
-  OutputSink sink({.tag = true, .timestamp = true}, c.writer(), fixed_time);
+  OutputSink sink({.tag = true, .timestamp = true, .dir = ""}, c.writer(), fixed_time);
   REQUIRE(sink.write("p", 0, 1, "x\n").ok());
   CHECK(c.on(1) == "2026-11-28T16:00:00.250Z [p] x\n");
 }
