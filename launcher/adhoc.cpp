@@ -55,7 +55,7 @@ Result<JobSet> parse_adhoc(const std::vector<std::string>& args, const EnvLookup
       return args[i - 1];
     };
     while (i < args.size() && !args[i].empty() && args[i][0] == '-' && args[i] != ":") {
-      const std::string flag = args[i];
+      const std::string& flag = args[i];
       auto v = value(flag);
       if (!v) return v.error();
       if (is_adhoc_start(flag)) {

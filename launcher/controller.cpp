@@ -95,6 +95,7 @@ std::vector<int32_t> Controller::ranks_of_job(size_t job) const {
   const Job& j = jobs_[job];
   const ReplicatedJobInfo& info = ex_.rjobs[j.rjob];
   std::vector<int32_t> ranks;
+  ranks.reserve(static_cast<size_t>(info.processes_per_job));
   int32_t first = info.first_rank + j.index * info.processes_per_job;
   for (int32_t p = 0; p < info.processes_per_job; ++p) ranks.push_back(first + p);
   return ranks;

@@ -78,7 +78,7 @@ void read_container(const Node& n, ReadContext& ctx, const std::string& native,
     if (const Node* lim = r.take("limits")) {
       Resources limits;
       read_resource_list(*lim, ctx, r.native(), r.child_display("limits"), limits);
-      if (limits.cpus) t.resources.cpus = limits.cpus;
+      if (limits.cpus > 0) t.resources.cpus = limits.cpus;
       if (limits.memory) t.resources.memory = limits.memory;
       if (limits.gpus) t.resources.gpus = limits.gpus;
       if (limits.tpus) t.resources.tpus = limits.tpus;

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -26,6 +27,11 @@ namespace {
 
 double monotonic() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+timeval to_timeval(double seconds) {
+  double whole = std::floor(seconds);
+  return timeval{static_cast<time_t>(whole), static_cast<suseconds_t>((seconds - whole) * 1e6)};
 }
 
 double wall() {
@@ -123,7 +129,7 @@ class Runner {
 
 event* Runner::add_timer(double seconds, void (*cb)(evutil_socket_t, short, void*)) {
   event* e = evtimer_new(base_, cb, this);
-  timeval tv{static_cast<time_t>(seconds), static_cast<suseconds_t>((seconds - static_cast<time_t>(seconds)) * 1e6)};
+  timeval tv = to_timeval(seconds);
   evtimer_add(e, &tv);
   events_.push_back(e);
   return e;
@@ -275,9 +281,9 @@ runtime::ProcessSpec Runner::spec_for(const SpawnAction& s) {
   spec.argv.insert(spec.argv.end(), t.args.begin(), t.args.end());
   spec.cwd = t.working_dir;
   int32_t node = plan_.slots[s.rank].node;
-  int32_t coordinator = plan_.expansion.coordinator.value_or(0);
-  // All nodes are on this machine for now: the coordinator is reached on
-  // loopback. (Stable names and addresses arrive with the rendezvous.)
+  // Every node is on this machine for now, so the coordinator (or rank 0)
+  // is reached on loopback. Stable names and addresses arrive with the
+  // rendezvous service.
   std::string master = "127.0.0.1";
   Env env = {
       {"LOCAL_RANK", std::to_string(local_rank_[s.rank])},
@@ -291,7 +297,6 @@ runtime::ProcessSpec Runner::spec_for(const SpawnAction& s) {
       {"JAX_COORDINATOR_ADDRESS", master + ":" + std::to_string(master_port_)},
       {"MEGASCALE_COORDINATOR_ADDRESS", master + ":" + std::to_string(master_port_)},
   };
-  (void)coordinator;
   Env own = process_env(js_, plan_.expansion, p, s.attempt);
   env.insert(env.end(), own.begin(), own.end());  // the file's env is last in `own` and wins
   env.insert(env.end(), o_.exports.begin(), o_.exports.end());  // -x wins over everything
@@ -415,7 +420,7 @@ void Runner::arm_deadline() {
     events_.push_back(deadline_timer_);
   }
   double in = std::max(0.0, *at - monotonic()) + 0.001;
-  timeval tv{static_cast<time_t>(in), static_cast<suseconds_t>((in - static_cast<time_t>(in)) * 1e6)};
+  timeval tv = to_timeval(in);
   evtimer_add(deadline_timer_, &tv);
 }
 
@@ -462,7 +467,8 @@ void Runner::finish_if_done() {
     if (n.link && !n.lost) n.link->send(runtime::Shutdown{0});
   // The loop goes on until every daemon has exited (SIGCHLD), at most 5 s.
   add_timer(5.0, [](evutil_socket_t, short, void* self) { event_base_loopbreak(static_cast<Runner*>(self)->base_); });
-  if (daemons_.reap_exited() >= 0 && daemons_.pids().empty()) event_base_loopbreak(base_);
+  daemons_.reap_exited();
+  if (daemons_.pids().empty()) event_base_loopbreak(base_);
 }
 
 int Runner::run() {

@@ -75,7 +75,7 @@ std::string number(double d) {
 void write_resources(std::ostringstream& o, const Resources& r) {
   if (r == Resources{}) return;
   std::vector<std::string> parts;
-  if (r.cpus) parts.push_back("cpus = " + number(r.cpus));
+  if (r.cpus > 0) parts.push_back("cpus = " + number(r.cpus));
   if (r.memory) parts.push_back("memory = " + std::to_string(r.memory));
   if (r.gpus) parts.push_back("gpus = " + std::to_string(r.gpus));
   if (r.tpus) parts.push_back("tpus = " + std::to_string(r.tpus));
