@@ -312,7 +312,7 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
       "Without a node source, plans for this machine (one slot per CPU).\n"
       "Processes are packed onto node slots in rank order. Exit status 3: it does not fit.\n"
       "Examples:\n"
-      "  jobset plan examples/multislice.yaml --nodes 8 --slots 1\n"
+      "  jobset plan examples/multislice.yaml --hostfile examples/multislice.hosts\n"
       "  jobset plan job.toml --hostfile nodes.txt --format json -o plan.json\n"
       "  jobset plan --host a:4,b:4 -n 8 ./a.out");
 

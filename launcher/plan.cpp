@@ -5,21 +5,45 @@
 #include <sstream>
 
 namespace jobset::launcher {
+namespace {
+
+// One request per Job, in rank order: the processes of a Job are
+// consecutive in the expansion.
+std::vector<topology::JobRequest> job_requests(const JobSet& js, const Expansion& ex) {
+  std::vector<topology::JobRequest> jobs;
+  for (const auto& p : ex.processes) {
+    if (jobs.empty() || jobs.back().rjob != js.replicated_jobs[p.rjob].name ||
+        jobs.back().job_index != p.job_index) {
+      const auto& rj = js.replicated_jobs[p.rjob];
+      topology::JobRequest j;
+      j.rjob = rj.name;
+      j.job_index = p.job_index;
+      j.demand = topology::Demand{1, rj.tmpl.resources.gpus, rj.tmpl.resources.tpus};
+      j.node_selector = rj.tmpl.node_selector;
+      j.exclusive_key = rj.exclusive_topology.empty() ? js.exclusive_topology : rj.exclusive_topology;
+      jobs.push_back(std::move(j));
+    }
+    ++jobs.back().processes;
+  }
+  return jobs;
+}
+
+}  // namespace
 
 std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cluster) {
   auto ex = expand(js);
   if (!ex) return PlanFailure{PlanError::kTooLarge, ex.error().message()};
-  // Every process takes one slot for now; resource-aware placement belongs
-  // to the topology planner.
-  std::vector<int64_t> demand(ex->processes.size(), 1);
-  auto slots = topology::pack_by_slot(cluster, demand);
-  if (!slots)
-    return PlanFailure{PlanError::kDoesNotFit,
-                       js.name + " does not fit: it " + slots.error().message()};
-  return Plan{std::move(*ex), std::move(cluster), std::move(*slots)};
+  auto placed = topology::place(cluster, job_requests(js, *ex));
+  if (!placed)
+    return PlanFailure{PlanError::kDoesNotFit, js.name + " does not fit: " + placed.error().message()};
+  return Plan{std::move(*ex), std::move(cluster), std::move(placed->slots), std::move(placed->island),
+              std::move(placed->island_values)};
 }
 
 namespace {
+
+// Index into plan.island_values of process i's island, or -1.
+int32_t island_of(const Plan& plan, size_t i) { return i < plan.island.size() ? plan.island[i] : -1; }
 
 std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
 
@@ -48,13 +72,20 @@ std::string plan_to_text(const JobSet& js, const Plan& plan) {
   size_t name_w = 4, node_w = 4;
   for (const auto& p : procs) name_w = std::max(name_w, p.name.size());
   for (const auto& n : plan.cluster.nodes) node_w = std::max(node_w, n.name.size());
+  // The ISLAND column appears only when some job holds an exclusive island.
+  const bool islands = !plan.island_values.empty();
+  size_t island_w = 6;
+  for (const auto& v : plan.island_values) island_w = std::max(island_w, v.size());
   o << "\n" << pad("RANK", 8) << pad("NAME", name_w + 2) << pad("JOB", 6) << pad("POD", 6)
-    << pad("NODE", node_w + 2) << "SLOT\n";
+    << pad("NODE", node_w + 2) << (islands ? pad("ISLAND", island_w + 2) : "") << "SLOT\n";
   for (size_t i = 0; i < procs.size(); ++i) {
     const auto& p = procs[i];
     o << pad(std::to_string(p.global_rank), 8) << pad(p.name, name_w + 2)
       << pad(std::to_string(p.job_index), 6) << pad(std::to_string(p.pod_index), 6)
-      << pad(plan.cluster.nodes[plan.slots[i].node].name, node_w + 2) << plan.slots[i].slot << "\n";
+      << pad(plan.cluster.nodes[plan.slots[i].node].name, node_w + 2);
+    const int32_t island = island_of(plan, i);
+    if (islands) o << pad(island < 0 ? "-" : plan.island_values[island], island_w + 2);
+    o << plan.slots[i].slot << "\n";
   }
   return o.str();
 }
@@ -93,6 +124,8 @@ std::string plan_to_json(const JobSet& js, const Plan& plan) {
   for (const auto& rj : js.replicated_jobs) rjob_names.push_back(str(rj.name));
   for (const auto& g : plan.expansion.groups) group_names.push_back(str(g.name));
   for (const auto& n : plan.cluster.nodes) node_names.push_back(str(n.name));
+  std::vector<std::string> island_names;
+  for (const auto& v : plan.island_values) island_names.push_back(str(v));
   const std::string subdomain = "." + js.subdomain();
   out.reserve(out.size() + procs.size() * 260);
   for (size_t i = 0; i < procs.size(); ++i) {
@@ -108,7 +141,9 @@ std::string plan_to_json(const JobSet& js, const Plan& plan) {
     out += ", \"role_rank\": " + std::to_string(p.role_rank);
     out += ", \"group\": " + group_names[p.group];
     out += ", \"node\": " + node_names[plan.slots[i].node];
-    out += ", \"slot\": " + std::to_string(plan.slots[i].slot) + "}";
+    out += ", \"slot\": " + std::to_string(plan.slots[i].slot);
+    const int32_t island = island_of(plan, i);
+    out += ", \"island\": " + (island < 0 ? std::string("null") : island_names[island]) + "}";
   }
   out += "\n  ]\n}\n";
   return out;

@@ -1,6 +1,6 @@
 // A plan: the expanded processes of a JobSet and the node slot each one
-// gets. For now placement packs processes onto node slots in rank order
-// (topology/pack.hpp); the topology-aware placement replaces that step.
+// gets, from the label-aware placement (topology/placement.hpp): node
+// selectors, per-process gpus/tpus and exclusive islands.
 // Rendered as a readable table or as stable JSON (jobset(1), PLAN JSON).
 #pragma once
 
@@ -12,6 +12,7 @@
 #include "launcher/expand.hpp"
 #include "topology/cluster.hpp"
 #include "topology/pack.hpp"
+#include "topology/placement.hpp"
 
 namespace jobset::launcher {
 
@@ -19,6 +20,10 @@ struct Plan {
   Expansion expansion;
   topology::Cluster cluster;
   std::vector<topology::Slot> slots;  // one per process, in rank order
+  // Per process: index into island_values (the exclusive label's value of
+  // the island its job holds), or -1 when its job is not exclusive.
+  std::vector<int32_t> island;
+  std::vector<std::string> island_values;
 };
 
 enum class PlanError { kTooLarge, kDoesNotFit };

@@ -136,15 +136,16 @@ TEST_CASE("cli: convert turns an mpirun command line into a JobSet file") {
 }
 
 TEST_CASE("cli: plan --format json is the documented stable shape") {
-  Run r = jobset("plan examples/multislice.yaml --nodes 4 --slots 2 --format json");
+  Run r = jobset("plan examples/multislice.yaml --hostfile examples/multislice.hosts --format json");
   INFO(r.err);
   REQUIRE(r.code == 0);
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["version"] == 1);
   CHECK(j["jobset"] == "multislice");
   CHECK(j["processes"] == 8);
-  REQUIRE(j["nodes"].size() == 4);
-  CHECK(j["nodes"][0]["slots"] == 2);
+  REQUIRE(j["nodes"].size() == 8);
+  CHECK(j["nodes"][0]["slots"] == 1);
+  CHECK(j["nodes"][0]["resources"]["tpus"] == 4);
   REQUIRE(j["placement"].size() == 8);
   const auto& p = j["placement"][3];
   CHECK(p["name"] == "multislice-workers-1-1");
@@ -153,10 +154,49 @@ TEST_CASE("cli: plan --format json is the documented stable shape") {
   CHECK(p["replicated_job"] == "workers");
   CHECK(p["job_index"] == 1);
   CHECK(p["pod_index"] == 1);
-  CHECK(p["node"] == j["nodes"][1]["name"]);  // packed two per node in rank order
-  CHECK(p["slot"] == 1);
+  CHECK(p["node"] == j["nodes"][3]["name"]);  // job 1 holds pool-b: its second host
+  CHECK(p["slot"] == 0);
+  CHECK(p["island"] == "pool-b");
   CHECK(j["replicated_jobs"][0]["first_rank"] == 0);
   CHECK(j["replicated_jobs"][0]["processes"] == 8);
+  Run plain = jobset("plan examples/driver-workers.toml --nodes 3 --slots 4 --format json");
+  REQUIRE(plain.code == 0);
+  auto k = nlohmann::json::parse(plain.out);
+  CHECK(k["placement"][5]["node"] == k["nodes"][1]["name"]);  // packed in rank order
+  CHECK(k["placement"][5]["slot"] == 1);
+  CHECK(k["placement"][5]["island"].is_null());
+}
+
+TEST_CASE("cli: plan puts each multislice job on its own node pool") {
+  Run r = jobset("plan examples/multislice.yaml --hostfile examples/multislice.hosts");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("RANK    NAME                    JOB   POD   NODE     ISLAND  SLOT\n") != std::string::npos);
+  for (int job = 0; job < 4; ++job) {
+    const char pool = static_cast<char>('a' + job);
+    for (int pod = 0; pod < 2; ++pod) {
+      std::string row = std::to_string(2 * job + pod) + "       multislice-workers-" + std::to_string(job) + "-" +
+                        std::to_string(pod) + "  " + std::to_string(job) + "     " + std::to_string(pod) +
+                        "     tpu-" + pool + "-" + std::to_string(pod) + "  pool-" + pool + "  0\n";
+      CHECK(r.out.find(row) != std::string::npos);
+    }
+  }
+  Run plain = jobset("plan --host alpha:3,beta:3 -n 5 ./a.out");
+  CHECK(plain.out.find("ISLAND") == std::string::npos);  // only with exclusive placement
+}
+
+TEST_CASE("cli: multislice on 3 node pools does not fit, exits 3 and names the pools") {
+  Scratch s;
+  std::string hosts;
+  std::istringstream in(slurp(fs::path(JOBSET_SRCDIR) / "examples/multislice.hosts"));
+  for (std::string line; std::getline(in, line);)
+    if (line.find("pool-d") == std::string::npos) hosts += line + "\n";
+  Run r = jobset("plan examples/multislice.yaml --hostfile " + s.write("hosts", hosts).string());
+  CHECK(r.code == 3);
+  CHECK(r.out.empty());
+  CHECK(r.last_err_line() ==
+        "jobset: multislice does not fit: workers needs 4 islands of cloud.google.com/gke-nodepool with 2 free "
+        "slots of 4 tpus each; found 3: pool-a, pool-b, pool-c");
 }
 
 TEST_CASE("cli: plan text shows each process on its node") {
@@ -168,9 +208,11 @@ TEST_CASE("cli: plan text shows each process on its node") {
 }
 
 TEST_CASE("cli: a JobSet that does not fit exits 3 and says why") {
-  Run r = jobset("plan examples/multislice.yaml --nodes 2 --slots 3");
+  Run r = jobset("plan examples/driver-workers.toml --nodes 2 --slots 3");
   CHECK(r.code == 3);
-  CHECK(r.last_err_line() == "jobset: multislice does not fit: it needs 8 slots, the 2 nodes have 6 (n1: 3, n2: 3)");
+  CHECK(r.last_err_line() ==
+        "jobset: driver-workers does not fit: workers needs 8 free slots; found 2 matching nodes (n1, n2) with room "
+        "for 5");
 }
 
 TEST_CASE("cli: hostfile errors name the line and nothing is planned") {
