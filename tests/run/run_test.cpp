@@ -1104,3 +1104,18 @@ TEST_CASE("run: on a terminal a status line is drawn and erased, never inside th
     CHECK(tty.substr(at - 4, 4) == "\r\033[K");  // the status line was erased first
   }
 }
+
+TEST_CASE("run: the multislice example runs on simulated TPU node pools, one job per pool") {
+  Scratch s;
+  std::string src = JOBSET_SRCDIR;
+  Launch r(s, {"run", "--tag-output", "--hostfile", src + "/examples/multislice-local.hosts",
+               src + "/examples/multislice.yaml"});
+  int code = r.wait(30);
+  INFO(r.report());
+  CHECK(code == 0);
+  for (int job = 0; job < 4; ++job)
+    for (int pod = 0; pod < 2; ++pod)
+      CHECK(r.out().find("[multislice-workers-" + std::to_string(job) + "-" + std::to_string(pod) +
+                         "] MEGASCALE_SLICE_ID=" + std::to_string(job)) != std::string::npos);
+  check_nothing_left(r);
+}
