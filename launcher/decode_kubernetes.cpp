@@ -17,11 +17,13 @@ constexpr const char* kApiVersion = "jobset.x-k8s.io/v1alpha2";
 constexpr const char* kExclusiveTopology = "alpha.jobset.sigs.k8s.io/exclusive-topology";
 constexpr const char* kNodeSelectorStrategy = "alpha.jobset.sigs.k8s.io/node-selector";
 
-// Annotations of a JobSet or a replicated job's Job template: the two
-// placement annotations are kept, all others are ignored and listed.
-void read_annotations(const Node& metadata, ReadContext& ctx, const std::string& native,
-                      const std::string& display, std::string& exclusive,
-                      std::optional<bool>& strategy) {
+// The metadata of a JobSet or of a replicated job's Job template: the two
+// placement annotations are kept, all other annotations are ignored and
+// listed. `name` receives metadata.name where it means something (the
+// JobSet's); a Job template's name is accepted and unused.
+void read_metadata(const Node& metadata, ReadContext& ctx, const std::string& native,
+                   const std::string& display, std::string* name, std::string& exclusive,
+                   std::optional<bool>& strategy) {
   FieldReader m(metadata, native, display, ctx);
   m.ignore({"labels", "namespace", "generateName", "uid", "resourceVersion", "generation",
             "creationTimestamp", "managedFields", "ownerReferences", "finalizers"});
@@ -33,7 +35,10 @@ void read_annotations(const Node& metadata, ReadContext& ctx, const std::string&
       for (const auto& [k, v] : a->fields)
         if (k != kExclusiveTopology && k != kNodeSelectorStrategy) ar.ignore({k});
   }
-  m.take("name", "metadata_name");  // the JobSet name is read by the caller
+  if (name)
+    m.read("name", *name);
+  else
+    m.take("name", "metadata_name");
   m.finish();
 }
 
@@ -132,9 +137,8 @@ void read_job_template(const Node& n, ReadContext& ctx, const std::string& nativ
                        const std::string& display, ReplicatedJob& rj) {
   FieldReader jt(n, native, display, ctx);
   if (const Node* md = jt.take("metadata"))
-    read_annotations(*md, ctx, jt.native().substr(0, jt.native().rfind('.')),
-                     jt.child_display("metadata"), rj.exclusive_topology,
-                     rj.node_selector_strategy);
+    read_metadata(*md, ctx, jt.native().substr(0, jt.native().rfind('.')), jt.child_display("metadata"),
+                  nullptr, rj.exclusive_topology, rj.node_selector_strategy);
   const Node* spec = jt.take("spec");
   jt.finish();
   if (!spec) return;
@@ -260,11 +264,8 @@ JobSet decode_kubernetes(const Node& root, ReadContext& ctx) {
     ctx.diags.error(api_node ? api_node->mark : root.mark, "apiVersion",
                     std::string("expected \"") + kApiVersion + "\", found " +
                         (api_node ? describe(*api_node) : std::string("no apiVersion")));
-  if (const Node* md = r.take("metadata")) {
-    FieldReader m(*md, "", "metadata", ctx);
-    m.read("name", js.name);
-    read_annotations(*md, ctx, "", "metadata", js.exclusive_topology, js.node_selector_strategy);
-  }
+  if (const Node* md = r.take("metadata"))
+    read_metadata(*md, ctx, "", "metadata", &js.name, js.exclusive_topology, js.node_selector_strategy);
   if (const Node* spec = r.take("spec")) read_spec(*spec, ctx, js);
   r.ignore({"status"});
   r.finish();
