@@ -30,14 +30,17 @@ std::vector<topology::JobRequest> job_requests(const JobSet& js, const Expansion
 
 }  // namespace
 
-std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cluster) {
+std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cluster,
+                                          const topology::MapPolicy& policy) {
   auto ex = expand(js);
   if (!ex) return PlanFailure{PlanError::kTooLarge, ex.error().message()};
   auto placed = topology::place(cluster, job_requests(js, *ex));
   if (!placed)
     return PlanFailure{PlanError::kDoesNotFit, js.name + " does not fit: " + placed.error().message()};
-  return Plan{std::move(*ex), std::move(cluster), std::move(placed->slots), std::move(placed->island),
-              std::move(placed->island_values)};
+  Plan plan{std::move(*ex), std::move(cluster), std::move(placed->slots), std::move(placed->island),
+            std::move(placed->island_values), policy, {}};
+  plan.bindings.resize(plan.slots.size());
+  return plan;
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include "common/result.hpp"
 #include "launcher/expand.hpp"
+#include "topology/binding.hpp"
 #include "topology/cluster.hpp"
 #include "topology/pack.hpp"
 #include "topology/placement.hpp"
@@ -24,6 +25,10 @@ struct Plan {
   // the island its job holds), or -1 when its job is not exclusive.
   std::vector<int32_t> island;
   std::vector<std::string> island_values;
+  // Inside the nodes: the policy used and, per process, its cores, PUs and
+  // devices (topology/binding.hpp).
+  topology::MapPolicy policy;
+  std::vector<topology::Binding> bindings;
 };
 
 enum class PlanError { kTooLarge, kDoesNotFit };
@@ -34,7 +39,8 @@ struct PlanFailure {
 };
 
 // REQUIRES: js passed validation.
-std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cluster);
+std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cluster,
+                                          const topology::MapPolicy& policy = {});
 
 std::string plan_to_text(const JobSet& js, const Plan& plan);
 std::string plan_to_json(const JobSet& js, const Plan& plan);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "topology/node_topology.hpp"
+
 namespace jobset::topology {
 
 // Limits shared by every node source, so a hostile or mistyped input fails
@@ -25,12 +27,23 @@ struct Node {
   // key=value labels, Kubernetes style: keys may contain '/', '.', '-'
   // ("cloud.google.com/gke-nodepool").
   std::map<std::string, std::string> labels;
+  // Cores and memory (bytes) for per-process cpu and memory requests;
+  // 0 means unknown, and the request is then not checked on this node.
+  int64_t cpus = 0;
+  int64_t memory = 0;
+  // Index into Cluster::topologies (what is inside the node), or -1 when
+  // unknown: then processes there are not bound and devices are numbered
+  // in order.
+  int32_t topology = -1;
 
   bool operator==(const Node&) const = default;
 };
 
 struct Cluster {
   std::vector<Node> nodes;
+  // Node models shared by the nodes that reference them (10,000 nodes of
+  // one kind hold one model).
+  std::vector<NodeTopology> topologies;
 
   // Sum of the nodes' slots (negative counts as 0; saturates at INT64_MAX).
   int64_t total_slots() const;

@@ -27,6 +27,8 @@ namespace jobset::topology {
 struct Demand {
   int64_t slots = 1;
   int64_t gpus = 0, tpus = 0;
+  int64_t cpus = 0;    // whole cores (a request of 0.5 is rounded up); checked where Node::cpus > 0
+  int64_t memory = 0;  // bytes; checked where Node::memory > 0
   bool operator==(const Demand&) const = default;
 };
 

@@ -1,0 +1,1 @@
+#include "launcher/cluster_file.hpp"

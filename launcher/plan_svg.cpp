@@ -1,0 +1,1 @@
+#include "launcher/plan_svg.hpp"

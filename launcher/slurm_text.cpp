@@ -1,0 +1,1 @@
+#include "launcher/slurm_text.hpp"
