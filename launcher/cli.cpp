@@ -14,7 +14,10 @@
 #include "launcher/hostfile.hpp"
 #include "launcher/load.hpp"
 #include "launcher/local_daemons.hpp"
+#include "launcher/map_policy.hpp"
+#include "launcher/node_sources.hpp"
 #include "launcher/plan.hpp"
+#include "launcher/plan_svg.hpp"
 #include "launcher/run.hpp"
 #include "launcher/toml_writer.hpp"
 #include "launcher/validate.hpp"
@@ -30,14 +33,6 @@ namespace {
 struct Input {
   std::string file;
   std::vector<std::string> adhoc;  // from the first -n on
-};
-
-struct NodeSource {
-  std::string hostfile;
-  std::string hosts;
-  int64_t nodes = 0;
-  int64_t slots = 0;
-  std::string simulate;  // --simulate-nodes N[:SLOTS] (run)
 };
 
 // Reports diagnostics, then returns the model when there was no error.
@@ -64,48 +59,6 @@ std::optional<LoadedJobSet> load_input(const Input& in, std::ostream& err) {
   auto loaded = load_jobset_file(in.file, diags);
   err << diags.to_string();
   return loaded;
-}
-
-// --simulate-nodes N[:SLOTS]: N daemons on this machine acting as nodes.
-// Without SLOTS, the processes are spread evenly.
-Result<topology::Cluster> simulated_nodes(const std::string& spec, int64_t processes) {
-  size_t colon = spec.find(':');
-  char* end = nullptr;
-  long long n = std::strtoll(spec.c_str(), &end, 10);
-  if (end == spec.c_str() || (colon == std::string::npos ? *end != '\0' : end != spec.c_str() + colon) || n < 1 ||
-      n > 4096)
-    return Error("--simulate-nodes: expected N or N:SLOTS with N from 1 to 4096, found '" + spec + "'");
-  long long slots = (processes + n - 1) / n;
-  if (colon != std::string::npos) {
-    slots = std::strtoll(spec.c_str() + colon + 1, &end, 10);
-    if (*end != '\0' || slots < 1) return Error("--simulate-nodes: SLOTS must be a positive integer, found '" + spec + "'");
-  }
-  auto c = synthetic_cluster(n, std::max<long long>(slots, 1));
-  if (c)
-    for (auto& node : c->nodes) node.name = "sim" + node.name.substr(1);
-  return c;
-}
-
-Result<topology::Cluster> resolve_nodes(const NodeSource& ns, int64_t processes = 0) {
-  int given = !ns.hostfile.empty() + !ns.hosts.empty() + (ns.nodes > 0 || ns.slots > 0) + !ns.simulate.empty();
-  if (given > 1) return Error("give one node source: --hostfile, --host, --nodes/--slots or --simulate-nodes");
-  if (!ns.simulate.empty()) return simulated_nodes(ns.simulate, processes);
-  if (!ns.hostfile.empty()) {
-    std::ifstream f(ns.hostfile);
-    if (!f) return Error("hostfile " + ns.hostfile + ": cannot be read");
-    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    return parse_hostfile(text, ns.hostfile);
-  }
-  if (!ns.hosts.empty()) {
-    auto c = parse_host_list(ns.hosts);
-    if (!c) return c.error().with_context("--host");
-    return c;
-  }
-  if (ns.nodes > 0 || ns.slots > 0) return synthetic_cluster(ns.nodes > 0 ? ns.nodes : 1, ns.slots > 0 ? ns.slots : 1);
-  // This machine: like mpiexec, it takes as many processes as it is given.
-  topology::Cluster local = local_cluster();
-  local.nodes[0].slots = std::max(local.nodes[0].slots, processes);
-  return local;
 }
 
 Status write_output(const std::string& path, const std::string& text, std::ostream& out) {
@@ -152,11 +105,16 @@ int cmd_convert(const Input& in, const std::string& output, std::ostream& out, s
   return kExitSuccess;
 }
 
-int cmd_plan(const Input& in, const NodeSource& ns, const std::string& format,
+int cmd_plan(const Input& in, const NodeSource& ns, const MapFlags& map, const std::string& format,
              const std::string& output, std::ostream& out, std::ostream& err) {
   auto loaded = load_input(in, err);
   if (!loaded) {
     err << "jobset: no plan: the input has errors\n";
+    return kExitBadInput;
+  }
+  auto policy = parse_map_policy(map);
+  if (!policy) {
+    err << "jobset: " << policy.error().message() << "\n";
     return kExitBadInput;
   }
   auto cluster = resolve_nodes(ns);
@@ -164,13 +122,23 @@ int cmd_plan(const Input& in, const NodeSource& ns, const std::string& format,
     err << "jobset: " << cluster.error().message() << "\n";
     return kExitBadInput;
   }
-  auto plan = make_plan(loaded->jobset, std::move(*cluster));
+  // Planning for this machine: its own model, when the policy needs one.
+  const bool this_machine = ns.hostfile.empty() && ns.hosts.empty() && ns.nodes == 0 && ns.slots == 0 &&
+                            ns.cluster_file.empty() && ns.slurm_nodes.empty();
+  if (this_machine && needs_node_model(*policy))
+    if (auto s = attach_this_machine(*cluster, false); !s) {
+      err << "jobset: " << s.error().message() << "\n";
+      return kExitBadInput;
+    }
+  auto plan = make_plan(loaded->jobset, std::move(*cluster), *policy);
   if (auto* f = std::get_if<PlanFailure>(&plan)) {
     err << "jobset: " << f->message << "\n";
     return f->kind == PlanError::kDoesNotFit ? kExitDoesNotFit : kExitBadInput;
   }
   const Plan& p = std::get<Plan>(plan);
-  std::string text = format == "json" ? plan_to_json(loaded->jobset, p) : plan_to_text(loaded->jobset, p);
+  std::string text = format == "json"  ? plan_to_json(loaded->jobset, p)
+                     : format == "svg" ? plan_to_svg(loaded->jobset, p)
+                                       : plan_to_text(loaded->jobset, p);
   if (auto s = write_output(output, text, out); !s) {
     err << "jobset: " << s.error().message() << "\n";
     return kExitBadInput;
@@ -184,8 +152,8 @@ struct RunFlags {
   int64_t max_restarts = -1;
 };
 
-int cmd_run(const Input& in, const NodeSource& ns, const RunFlags& flags, RunOptions options,
-            std::ostream& err) {
+int cmd_run(const Input& in, const NodeSource& ns, const MapFlags& map, const RunFlags& flags,
+            RunOptions options, std::ostream& err) {
   auto loaded = load_input(in, err);
   if (!loaded) {
     err << "jobset: nothing started: the input has errors\n";
@@ -212,6 +180,11 @@ int cmd_run(const Input& in, const NodeSource& ns, const RunFlags& flags, RunOpt
       return kExitBadInput;
     }
   }
+  auto policy = parse_map_policy(map);
+  if (!policy) {
+    err << "jobset: nothing started: " << policy.error().message() << "\n";
+    return kExitBadInput;
+  }
   if (flags.timeout > 0) options.timeout = flags.timeout;
   if (flags.max_restarts >= 0) options.max_restarts = flags.max_restarts;
   if (!ns.hosts.empty()) {
@@ -228,11 +201,8 @@ int cmd_run(const Input& in, const NodeSource& ns, const RunFlags& flags, RunOpt
   // own node, as with --simulate-nodes); others need a remote launcher.
   if (!ns.hostfile.empty()) {
     std::string remote;
-    for (const auto& node : cluster->nodes) {
-      auto it = node.labels.find("local");
-      if (it == node.labels.end() || (it->second != "true" && it->second != "1" && it->second != "yes"))
-        remote += (remote.empty() ? "" : ", ") + node.name;
-    }
+    for (const auto& node : cluster->nodes)
+      if (!is_local(node)) remote += (remote.empty() ? "" : ", ") + node.name;
     if (!remote.empty()) {
       err << "jobset: nothing started: " << ns.hostfile << ": nodes " << remote
           << " are remote, which needs the ssh or srun launcher (not available yet); mark nodes of this "
@@ -240,13 +210,36 @@ int cmd_run(const Input& in, const NodeSource& ns, const RunFlags& flags, RunOpt
       return kExitBadInput;
     }
   }
-  auto plan = make_plan(js, std::move(*cluster));
+  // Every node runs here: binding needs this machine's model (loading it
+  // costs milliseconds, so only then), with its GPUs when devices are asked.
+  if (needs_node_model(*policy)) {
+    bool devices = false;
+    for (const auto& rj : js.replicated_jobs) devices = devices || rj.tmpl.resources.gpus > 0 || rj.tmpl.resources.tpus > 0;
+    if (auto s = attach_this_machine(*cluster, devices); !s) {
+      err << "jobset: nothing started: " << s.error().message() << "\n";
+      return kExitBadInput;
+    }
+  }
+  auto plan = make_plan(js, std::move(*cluster), *policy);
   if (auto* f = std::get_if<PlanFailure>(&plan)) {
     err << "jobset: nothing started: " << f->message << "\n";
     return f->kind == PlanError::kDoesNotFit ? kExitDoesNotFit : kExitBadInput;
   }
   if (options.jobsetd.empty()) options.jobsetd = find_jobsetd(options.program);
   return run_jobset(js, std::get<Plan>(plan), options, err);
+}
+
+void add_map_flags(CLI::App* cmd, MapFlags& m) {
+  cmd->add_option("--map-by", m.map_by,
+                  "slot (default: fill each node in rank order), node (round-robin over nodes), core, numa, "
+                  "package (round-robin over a node's NUMA nodes or packages), or ppr:N:core|numa|package "
+                  "(at most N processes per object)");
+  cmd->add_option("--rank-by", m.rank_by,
+                  "Order of ranks over the mapped places: slot|core (neighbours together) or numa|package "
+                  "(round-robin); default: the map-by object");
+  cmd->add_option("--bind-to", m.bind_to,
+                  "none (default), core (each process to its own cores), numa or package (to the whole "
+                  "NUMA node or package holding its cores)");
 }
 
 void add_input(CLI::App* cmd, Input& in, const std::string& what) {
@@ -298,6 +291,7 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
       "  jobset convert -n 1 ./driver : -n 8 ./worker --steps 100");
 
   NodeSource ns;
+  MapFlags map_flags;
   std::string format = "text";
   auto* plan_cmd = app.add_subcommand("plan", "Expand a JobSet and show where each process would run");
   add_input(plan_cmd, in, "JobSet to plan");
@@ -305,8 +299,15 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
   plan_cmd->add_option("--host", ns.hosts, "Nodes as a list: a:4,b:4 (name:slots)");
   plan_cmd->add_option("--nodes", ns.nodes, "Plan for N imaginary nodes (with --slots)")->check(CLI::Range(1, 1000000));
   plan_cmd->add_option("--slots", ns.slots, "Slots per imaginary node")->check(CLI::Range(1, 1 << 20));
-  plan_cmd->add_option("--format", format, "text (a table) or json (see jobset(1), PLAN JSON)")
-      ->check(CLI::IsMember({"text", "json"}));
+  plan_cmd->add_option("--cluster", ns.cluster_file, "Nodes from a cluster file (TOML: nodes, labels, node topologies)");
+  plan_cmd->add_option("--slurm-nodes", ns.slurm_nodes, "Nodes from saved `scontrol show node` output");
+  plan_cmd->add_option("--slurm-topology", ns.slurm_topology,
+                       "Switch labels from saved `scontrol show topology` output");
+  plan_cmd->add_option("--node-topology", ns.node_topology,
+                       "What is inside nodes that have no model: hwloc synthetic ('pack:2 numa:2 core:16 pu:2') or XML file");
+  add_map_flags(plan_cmd, map_flags);
+  plan_cmd->add_option("--format", format, "text (a table), json (see jobset(1), PLAN JSON) or svg (a picture)")
+      ->check(CLI::IsMember({"text", "json", "svg"}));
   plan_cmd->add_option("-o,--output", output, "Write to this file instead of standard output");
   plan_cmd->footer(
       "Without a node source, plans for this machine (one slot per CPU).\n"
@@ -327,6 +328,9 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
   run_cmd->add_option("--hostfile", run_ns.hostfile,
                       "Nodes from a hostfile; nodes marked local=true run as daemons on this machine");
   run_cmd->add_option("--host", run_ns.hosts, "Nodes as a list (needs a remote launcher)");
+  add_map_flags(run_cmd, map_flags);
+  run_cmd->add_flag("--report-bindings", run_options.report_bindings,
+                    "Print each process's cores, CPUs and devices before it starts");
   run_cmd->add_option("-x", run_flags.exports, "Export VAR (from this environment) or VAR=VALUE to every process")
       ->allow_extra_args(false);
   run_cmd->add_flag("--tag-output", run_options.output.tag, "Prefix every output line with [process name]");
@@ -370,8 +374,8 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
     return kExitBadInput;
   }
   if (convert_cmd->parsed()) return cmd_convert(in, output, out, err);
-  if (run_cmd->parsed()) return cmd_run(in, run_ns, run_flags, run_options, err);
-  return cmd_plan(in, ns, format, output, out, err);
+  if (run_cmd->parsed()) return cmd_run(in, run_ns, map_flags, run_flags, run_options, err);
+  return cmd_plan(in, ns, map_flags, format, output, out, err);
 }
 
 }  // namespace jobset::launcher

@@ -1,11 +1,17 @@
 #include "launcher/plan.hpp"
 
+#include "launcher/map_policy.hpp"
+
+#include <cmath>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace jobset::launcher {
 namespace {
+
+// A cpu request in whole cores: 0.5 takes a core, 2 takes two.
+int64_t whole_cores(double cpus) { return cpus <= 0 ? 0 : static_cast<int64_t>(std::ceil(cpus - 1e-9)); }
 
 // One request per Job, in rank order: the processes of a Job are
 // consecutive in the expansion.
@@ -18,7 +24,8 @@ std::vector<topology::JobRequest> job_requests(const JobSet& js, const Expansion
       topology::JobRequest j;
       j.rjob = rj.name;
       j.job_index = p.job_index;
-      j.demand = topology::Demand{1, rj.tmpl.resources.gpus, rj.tmpl.resources.tpus};
+      const Resources& res = rj.tmpl.resources;
+      j.demand = topology::Demand{1, res.gpus, res.tpus, whole_cores(res.cpus), res.memory};
       j.node_selector = rj.tmpl.node_selector;
       j.exclusive_key = rj.exclusive_topology.empty() ? js.exclusive_topology : rj.exclusive_topology;
       jobs.push_back(std::move(j));
@@ -26,6 +33,40 @@ std::vector<topology::JobRequest> job_requests(const JobSet& js, const Expansion
     ++jobs.back().processes;
   }
   return jobs;
+}
+
+// Whether anything inside the nodes is to be decided: a policy beyond
+// "fill, do not bind", devices asked for, or node models to show cores on.
+bool binds_anything(const JobSet& js, const Plan& plan) {
+  if (needs_node_model(plan.policy) || !plan.cluster.topologies.empty()) return true;
+  for (const auto& rj : js.replicated_jobs)
+    if (rj.tmpl.resources.gpus > 0 || rj.tmpl.resources.tpus > 0) return true;
+  return false;
+}
+
+// Cores, CPUs and devices for every process, node by node
+// (topology/binding.hpp). Leaves plan.bindings empty when there is nothing
+// to decide, so plans of 100,000 plain processes stay lean.
+Status bind_processes(const JobSet& js, Plan& plan) {
+  if (!binds_anything(js, plan)) return {};
+  const auto& procs = plan.expansion.processes;
+  std::vector<std::vector<int32_t>> on_node(plan.cluster.nodes.size());
+  for (size_t i = 0; i < procs.size(); ++i) on_node[plan.slots[i].node].push_back(static_cast<int32_t>(i));
+  plan.bindings.resize(procs.size());
+  for (size_t n = 0; n < on_node.size(); ++n) {
+    if (on_node[n].empty()) continue;
+    const topology::Node& node = plan.cluster.nodes[n];
+    std::vector<topology::ProcessNeeds> needs;
+    for (int32_t i : on_node[n]) {
+      const Resources& r = js.replicated_jobs[procs[i].rjob].tmpl.resources;
+      needs.push_back({std::max<int64_t>(whole_cores(r.cpus), 1), r.gpus, r.tpus});
+    }
+    const topology::NodeTopology* model = node.topology >= 0 ? &plan.cluster.topologies[node.topology] : nullptr;
+    auto b = topology::bind_node(node.name, model, node.gpus, node.tpus, needs, plan.policy);
+    if (!b) return b.error();
+    for (size_t k = 0; k < on_node[n].size(); ++k) plan.bindings[on_node[n][k]] = std::move((*b)[k]);
+  }
+  return {};
 }
 
 }  // namespace
@@ -39,7 +80,8 @@ std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cl
     return PlanFailure{PlanError::kDoesNotFit, js.name + " does not fit: " + placed.error().message()};
   Plan plan{std::move(*ex), std::move(cluster), std::move(placed->slots), std::move(placed->island),
             std::move(placed->island_values), policy, {}};
-  plan.bindings.resize(plan.slots.size());
+  if (auto bound = bind_processes(js, plan); !bound)
+    return PlanFailure{PlanError::kDoesNotFit, js.name + " does not fit: " + bound.error().message()};
   return plan;
 }
 
@@ -50,7 +92,34 @@ int32_t island_of(const Plan& plan, size_t i) { return i < plan.island.size() ? 
 
 std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
 
+std::string list_or_dash(const std::vector<int32_t>& v) { return v.empty() ? "-" : topology::compact_list(v); }
+
+std::string devices_of(const topology::Binding& b) {
+  std::string s;
+  if (!b.gpus.empty()) s = "gpu " + topology::compact_list(b.gpus);
+  if (!b.tpus.empty()) s += (s.empty() ? "" : "; ") + std::string("tpu ") + topology::compact_list(b.tpus);
+  return s.empty() ? "-" : s;
+}
+
+std::string json_ints(const std::vector<int32_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
 }  // namespace
+
+std::string binding_text(const Plan& plan, size_t i) {
+  if (i >= plan.bindings.size()) return "not bound";
+  const topology::Binding& b = plan.bindings[i];
+  std::string s;
+  if (!b.cores.empty()) s = "cores " + topology::compact_list(b.cores);
+  if (!b.pus.empty()) s += ", cpus " + topology::compact_list(b.pus);
+  else s += s.empty() ? "not bound" : " (not bound)";
+  if (!b.gpus.empty()) s += ", gpus " + topology::compact_list(b.gpus);
+  if (!b.tpus.empty()) s += ", tpus " + topology::compact_list(b.tpus);
+  return s;
+}
 
 std::string plan_to_text(const JobSet& js, const Plan& plan) {
   const auto& procs = plan.expansion.processes;
@@ -79,8 +148,17 @@ std::string plan_to_text(const JobSet& js, const Plan& plan) {
   const bool islands = !plan.island_values.empty();
   size_t island_w = 6;
   for (const auto& v : plan.island_values) island_w = std::max(island_w, v.size());
+  // CORES (logical cores), CPUS (the OS CPUs it is bound to) and DEVICES
+  // appear when the plan binds or assigns devices.
+  const bool bound = !plan.bindings.empty();
+  size_t cores_w = 5, cpus_w = 4;
+  for (const auto& b : plan.bindings) {
+    cores_w = std::max(cores_w, list_or_dash(b.cores).size());
+    cpus_w = std::max(cpus_w, list_or_dash(b.pus).size());
+  }
   o << "\n" << pad("RANK", 8) << pad("NAME", name_w + 2) << pad("JOB", 6) << pad("POD", 6)
-    << pad("NODE", node_w + 2) << (islands ? pad("ISLAND", island_w + 2) : "") << "SLOT\n";
+    << pad("NODE", node_w + 2) << (islands ? pad("ISLAND", island_w + 2) : "")
+    << (bound ? pad("SLOT", 6) + pad("CORES", cores_w + 2) + pad("CPUS", cpus_w + 2) + "DEVICES\n" : "SLOT\n");
   for (size_t i = 0; i < procs.size(); ++i) {
     const auto& p = procs[i];
     o << pad(std::to_string(p.global_rank), 8) << pad(p.name, name_w + 2)
@@ -88,7 +166,13 @@ std::string plan_to_text(const JobSet& js, const Plan& plan) {
       << pad(plan.cluster.nodes[plan.slots[i].node].name, node_w + 2);
     const int32_t island = island_of(plan, i);
     if (islands) o << pad(island < 0 ? "-" : plan.island_values[island], island_w + 2);
-    o << plan.slots[i].slot << "\n";
+    if (!bound) {
+      o << plan.slots[i].slot << "\n";
+      continue;
+    }
+    const topology::Binding& b = plan.bindings[i];
+    o << pad(std::to_string(plan.slots[i].slot), 6) << pad(list_or_dash(b.cores), cores_w + 2)
+      << pad(list_or_dash(b.pus), cpus_w + 2) << devices_of(b) << "\n";
   }
   return o.str();
 }
@@ -146,7 +230,13 @@ std::string plan_to_json(const JobSet& js, const Plan& plan) {
     out += ", \"node\": " + node_names[plan.slots[i].node];
     out += ", \"slot\": " + std::to_string(plan.slots[i].slot);
     const int32_t island = island_of(plan, i);
-    out += ", \"island\": " + (island < 0 ? std::string("null") : island_names[island]) + "}";
+    out += ", \"island\": " + (island < 0 ? std::string("null") : island_names[island]);
+    if (!plan.bindings.empty()) {
+      const topology::Binding& b = plan.bindings[i];
+      out += ", \"cores\": " + json_ints(b.cores) + ", \"cpus\": " + json_ints(b.pus) +
+             ", \"gpus\": " + json_ints(b.gpus) + ", \"tpus\": " + json_ints(b.tpus);
+    }
+    out += "}";
   }
   out += "\n  ]\n}\n";
   return out;

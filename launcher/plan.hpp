@@ -26,7 +26,9 @@ struct Plan {
   std::vector<int32_t> island;
   std::vector<std::string> island_values;
   // Inside the nodes: the policy used and, per process, its cores, PUs and
-  // devices (topology/binding.hpp).
+  // devices (topology/binding.hpp). `bindings` is empty when the plan
+  // decides nothing inside the nodes (no node models, no devices, policy
+  // "fill, do not bind").
   topology::MapPolicy policy;
   std::vector<topology::Binding> bindings;
 };
@@ -43,6 +45,10 @@ std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cl
                                           const topology::MapPolicy& policy = {});
 
 std::string plan_to_text(const JobSet& js, const Plan& plan);
+// One process's place inside its node, compactly: "cores 4-5, cpus 8-11,
+// gpus 0,1", "cores 3 (not bound)", or "not bound" when nothing is known.
+// For --report-bindings and the plan table.
+std::string binding_text(const Plan& plan, size_t process);
 std::string plan_to_json(const JobSet& js, const Plan& plan);
 
 }  // namespace jobset::launcher

@@ -232,6 +232,13 @@ void Runner::on_daemon(std::unique_ptr<runtime::DaemonLink> link) {
 
 void Runner::begin() {
   begun_ = true;
+  if (o_.report_bindings) {
+    std::string report;
+    for (size_t i = 0; i < plan_.expansion.processes.size(); ++i)
+      report += "jobset: " + plan_.expansion.processes[i].name + " (rank " + std::to_string(i) + ") on " +
+                plan_.cluster.nodes[plan_.slots[i].node].name + ": " + binding_text(plan_, i) + "\n";
+    sink_.message(report);
+  }
   if (o_.timeout)
     add_timer(*o_.timeout, [](evutil_socket_t, short, void* self) {
       auto* r = static_cast<Runner*>(self);
@@ -280,6 +287,12 @@ runtime::ProcessSpec Runner::spec_for(const SpawnAction& s) {
   spec.argv = t.command;
   spec.argv.insert(spec.argv.end(), t.args.begin(), t.args.end());
   spec.cwd = t.working_dir;
+  if (!plan_.bindings.empty()) {
+    const topology::Binding& b = plan_.bindings[s.rank];
+    spec.cpus = b.pus;
+    spec.gpus = b.gpus;
+    spec.tpus = b.tpus;
+  }
   int32_t node = plan_.slots[s.rank].node;
   // Every node is on this machine for now, so the coordinator (or rank 0)
   // is reached on loopback. Stable names and addresses arrive with the

@@ -25,6 +25,7 @@ struct RunOptions {
   std::optional<int64_t> max_restarts;  // --max-restarts
   bool quiet = false;
   bool verbose = false;
+  bool report_bindings = false;         // --report-bindings
   int grace_ms = 3000;                  // TERM -> KILL when stopping processes
   std::string jobsetd;                  // path of the daemon binary
   std::string program;                  // argv[0] of jobset, to find jobsetd

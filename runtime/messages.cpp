@@ -235,17 +235,24 @@ void read_fields(Fields& f, Exited& m) {
 // processes (about 45 variables each), and JSON cost ~0.1 ms per process on
 // each side, more than a Hydra launch spends on the whole process.
 //   u32 count, then per process: u64 launch, u32 rank, str name,
-//   u32 argc, str argv..., u32 envc, (str name, str value)..., str cwd
+//   u32 argc, str argv..., u32 envc, (str name, str value)..., str cwd,
+//   then cpus, gpus and tpus, each u32 count + u32 values
 // where str is u32 length + bytes (any bytes: argv need not be UTF-8).
 void put_str(std::string& out, const std::string& s) {
   put_be32(out, static_cast<uint32_t>(s.size()));
   out += s;
 }
 
+void put_ints(std::string& out, const std::vector<int32_t>& v) {
+  put_be32(out, static_cast<uint32_t>(v.size()));
+  for (int32_t x : v) put_be32(out, static_cast<uint32_t>(x));
+}
+
 std::string encode_spawn(const Spawn& m) {
   size_t size = 4;
   for (const ProcessSpec& p : m.processes) {
-    size += 8 + 4 + 4 + p.name.size() + 4 + 4 + 4 + p.cwd.size();
+    size += 8 + 4 + 4 + p.name.size() + 4 + 4 + 4 + p.cwd.size() + 12;
+    size += 4 * (p.cpus.size() + p.gpus.size() + p.tpus.size());
     for (const auto& a : p.argv) size += 4 + a.size();
     for (const auto& [k, v] : p.env) size += 8 + k.size() + v.size();
   }
@@ -264,6 +271,9 @@ std::string encode_spawn(const Spawn& m) {
       put_str(out, v);
     }
     put_str(out, p.cwd);
+    put_ints(out, p.cpus);
+    put_ints(out, p.gpus);
+    put_ints(out, p.tpus);
   }
   return out;
 }
@@ -280,6 +290,17 @@ class SpawnReader {
   }
   // A count of items of at least `min_item` bytes each must fit what is left.
   bool count(uint32_t& n, size_t min_item) { return u32(n) && n <= (in_.size() - pos_) / min_item; }
+  bool ints(std::vector<int32_t>& v) {
+    uint32_t n = 0;
+    if (!count(n, 4)) return false;
+    v.resize(n);
+    for (auto& x : v) {
+      uint32_t u = 0;
+      if (!u32(u)) return false;
+      x = static_cast<int32_t>(u);
+    }
+    return true;
+  }
   bool done() const { return pos_ == in_.size(); }
 
  private:
@@ -297,7 +318,7 @@ class SpawnReader {
 Result<Message> decode_spawn(std::string_view payload) {
   SpawnReader r(payload);
   uint32_t n = 0;
-  if (!r.count(n, 28)) return Error("spawn: bad process count");
+  if (!r.count(n, 40)) return Error("spawn: bad process count");
   Spawn spawn;
   spawn.processes.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -310,7 +331,7 @@ Result<Message> decode_spawn(std::string_view payload) {
       auto& kv = p.env.emplace_back();
       ok = r.str(kv.first) && r.str(kv.second);
     }
-    ok = ok && r.str(p.cwd);
+    ok = ok && r.str(p.cwd) && r.ints(p.cpus) && r.ints(p.gpus) && r.ints(p.tpus);
     if (!ok) return Error("spawn: processes[" + std::to_string(i) + "] is truncated");
     p.rank = static_cast<int32_t>(rank);
   }

@@ -80,6 +80,14 @@ struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
   std::vector<std::pair<std::string, std::string>> env;  // set on top of the daemon's environment
   std::string cwd;                // empty: the daemon's
+  // Binding (topology/binding.hpp): the OS PU indexes the process is bound
+  // to before exec (empty: not bound), and the node-local GPU and
+  // accelerator indexes it may use; the daemon exports them as
+  // CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, TPU_VISIBLE_CHIPS and
+  // JOBSET_ACCELERATORS.
+  std::vector<int32_t> cpus;
+  std::vector<int32_t> gpus;
+  std::vector<int32_t> tpus;
 };
 
 struct Spawn {

@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -36,7 +37,7 @@ namespace jobset::runtime {
 
 namespace {
 
-enum class Stage : int32_t { kSetup = 1, kCwd = 2, kExec = 3, kEnv = 4 };
+enum class Stage : int32_t { kSetup = 1, kCwd = 2, kExec = 3, kEnv = 4, kBind = 5 };
 
 constexpr size_t kChildStack = size_t{256} * 1024;
 
@@ -54,6 +55,47 @@ void close_all(std::initializer_list<int> fds) {
 
 std::string_view env_name(std::string_view entry) { return entry.substr(0, entry.find('=')); }
 
+std::string joined(const std::vector<int32_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
+// The spec with the device variables of its GPUs and accelerators added
+// (what the CUDA, ROCm and TPU runtimes read), when it has any.
+const ProcessSpec& with_device_env(const ProcessSpec& spec, ProcessSpec& storage) {
+  if (spec.gpus.empty() && spec.tpus.empty()) return spec;
+  storage = spec;
+  if (!spec.gpus.empty()) {
+    storage.env.emplace_back("CUDA_VISIBLE_DEVICES", joined(spec.gpus));
+    storage.env.emplace_back("ROCR_VISIBLE_DEVICES", joined(spec.gpus));
+  }
+  if (!spec.tpus.empty()) storage.env.emplace_back("TPU_VISIBLE_CHIPS", joined(spec.tpus));
+  storage.env.emplace_back("JOBSET_ACCELERATORS", joined(spec.gpus.empty() ? spec.tpus : spec.gpus));
+  return storage;
+}
+
+// A CPU set for sched_setaffinity, made before the child exists (the
+// vfork child must not allocate). Empty when the spec is not bound.
+struct Affinity {
+  cpu_set_t* set = nullptr;
+  size_t size = 0;
+  explicit Affinity(const std::vector<int32_t>& cpus) {
+    if (cpus.empty()) return;
+    int32_t top = *std::max_element(cpus.begin(), cpus.end());
+    set = CPU_ALLOC(top + 1);
+    size = CPU_ALLOC_SIZE(top + 1);
+    CPU_ZERO_S(size, set);
+    for (int32_t c : cpus)
+      if (c >= 0) CPU_SET_S(c, size, set);
+  }
+  ~Affinity() {
+    if (set) CPU_FREE(set);
+  }
+  Affinity(const Affinity&) = delete;
+  Affinity& operator=(const Affinity&) = delete;
+};
+
 }  // namespace
 
 // What the child needs, prepared by the daemon; the child writes `stage`
@@ -63,6 +105,8 @@ struct Spawner::ChildArgs {
   const ProcessSpec* spec = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;  // kVfork: the whole environment
+  const cpu_set_t* affinity = nullptr;  // null: not bound
+  size_t affinity_size = 0;
   const char* path = nullptr;   // kVfork: PATH to search
   int out_w = -1, err_w = -1, status_w = -1;
   pid_t parent = 0;
@@ -120,7 +164,9 @@ std::vector<char*> Spawner::build_env(const ProcessSpec& spec, std::vector<std::
   return envp;
 }
 
-Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec) {
+Result<Spawner::Child> Spawner::spawn(const ProcessSpec& requested) {
+  ProcessSpec extended;
+  const ProcessSpec& spec = with_device_env(requested, extended);
   if (spec.argv.empty()) return Error("empty command");
   if (devnull_ < 0) return Error("cannot open /dev/null");
   bool vfork_mode = mode_ == Mode::kVfork;
@@ -145,6 +191,9 @@ Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec) {
   args.self = this;
   args.spec = &spec;
   args.argv = argv.data();
+  Affinity affinity(spec.cpus);
+  args.affinity = affinity.set;
+  args.affinity_size = affinity.size;
   if (vfork_mode) {
     envp = build_env(spec, env_storage, args.path);
     args.envp = envp.data();
@@ -194,6 +243,10 @@ bool Spawner::setup_child(ChildArgs& a) const {
   if (getppid() != a.parent) _exit(127);  // the daemon is already gone
   if (dup2(devnull_, 0) < 0 || dup2(a.out_w, 1) < 0 || dup2(a.err_w, 2) < 0) return false;
   setrlimit(RLIMIT_NOFILE, &child_nofile_);
+  if (a.affinity && sched_setaffinity(0, a.affinity_size, a.affinity) != 0) {
+    a.stage = static_cast<int32_t>(Stage::kBind);
+    return false;
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -205,7 +258,7 @@ int Spawner::vfork_child(void* arg) {
   const ProcessSpec& spec = *a.spec;
   if (!a.self->setup_child(a)) {
     a.err = errno;
-    a.stage = static_cast<int32_t>(Stage::kSetup);
+    if (a.stage == 0) a.stage = static_cast<int32_t>(Stage::kSetup);
     _exit(127);
   }
   if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) {
@@ -252,7 +305,7 @@ int Spawner::vfork_child(void* arg) {
 
 void Spawner::fork_child(ChildArgs& a) const {
   const ProcessSpec& spec = *a.spec;
-  if (!setup_child(a)) fail_child(a.status_w, Stage::kSetup);
+  if (!setup_child(a)) fail_child(a.status_w, a.stage ? static_cast<Stage>(a.stage) : Stage::kSetup);
   if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) fail_child(a.status_w, Stage::kCwd);
   for (const auto& [name, value] : spec.env) {
     if (setenv(name.c_str(), value.c_str(), 1) != 0) fail_child(a.status_w, Stage::kEnv);
@@ -272,6 +325,8 @@ std::string exec_failure_message(std::string_view name, std::string_view argv0,
       return prefix + "working directory " + std::string(cwd) + ": " + reason;
     case Stage::kEnv:
       return prefix + "environment: " + reason;
+    case Stage::kBind:
+      return prefix + "binding to its CPUs: " + reason;
     case Stage::kExec:
       if (rec[1] == ENOENT && argv0.find('/') == std::string_view::npos) {
         return prefix + std::string(argv0) + ": command not found in PATH";

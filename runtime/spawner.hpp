@@ -8,6 +8,9 @@
 // the daemon's environment with the spec's env set on top (the daemon
 // never copies its environment strings per child). argv[0] without a '/'
 // is looked up in PATH (the child's, so a PATH in the spec's env applies).
+// A spec with cpus is bound to them (sched_setaffinity) before exec; one
+// with gpus or tpus also gets CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
+// TPU_VISIBLE_CHIPS and JOBSET_ACCELERATORS (comma-separated indexes).
 //
 // Whether exec worked is known when spawn() returns (status_fd < 0;
 // exec_failure holds a record if it did not) or, in fork mode, later on

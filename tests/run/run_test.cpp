@@ -35,11 +35,6 @@ void check_finished_event(const std::vector<json>& evs, int code) {
   CHECK(last.contains("reason"));
 }
 
-std::vector<std::string> sorted(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 // Processes of the run whose command line is exactly `argv`.
 size_t count_running(const Launch& r, const std::vector<std::string>& argv) {
   size_t n = 0;

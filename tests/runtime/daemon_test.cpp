@@ -424,3 +424,47 @@ TEST_CASE("jobsetd: a PATH in the spec's env is the one searched", "[runtime][da
   CHECK(h.rec().failed[2] == "spawn test-0-2: not-exec-tool: Permission denied");
   CHECK(h.rec().failed[3] == "spawn test-0-3: my-tool: command not found in PATH");
 }
+
+namespace {
+// The highest CPU this process may run on.
+int32_t last_allowed_cpu() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  int32_t last = 0;
+  for (int32_t c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) last = c;
+  return last;
+}
+}  // namespace
+
+TEST_CASE("jobsetd: a bound process runs on its CPUs and sees its devices; an impossible binding "
+          "is a spawn failure",
+          "[runtime][daemon][binding]") {
+  NEED_JOBSETD();
+  for (const char* mode : {"vfork", "fork"}) {
+    INFO("spawner " << mode);
+    Harness h;
+    setenv("JOBSETD_SPAWN", mode, 1);
+    h.connect();
+    unsetenv("JOBSETD_SPAWN");
+    const int32_t cpu = last_allowed_cpu();
+    ProcessSpec bound = Harness::spec(
+        1, {"sh", "-c",
+            "grep Cpus_allowed_list /proc/self/status | cut -f2; "
+            "echo \"$CUDA_VISIBLE_DEVICES|$ROCR_VISIBLE_DEVICES|$JOBSET_ACCELERATORS|${TPU_VISIBLE_CHIPS-unset}\""});
+    bound.cpus = {cpu};
+    bound.gpus = {1, 3};
+    ProcessSpec tpu = Harness::spec(2, {"sh", "-c", "echo \"$TPU_VISIBLE_CHIPS|$JOBSET_ACCELERATORS\""});
+    tpu.tpus = {0, 1, 2, 3};
+    ProcessSpec impossible = Harness::spec(3, {"/bin/true"});
+    impossible.cpus = {4000};  // no such CPU
+    h.spawn({bound, tpu, impossible});
+    REQUIRE(h.wait_done(3));
+    REQUIRE(h.wait_exited(1));
+    REQUIRE(h.wait_exited(2));
+    CHECK(h.rec().out[1] == std::to_string(cpu) + "\n1,3|1,3|1,3|unset\n");
+    CHECK(h.rec().out[2] == "0,1,2,3|0,1,2,3\n");
+    CHECK(h.rec().failed[3] == "spawn test-0-3: binding to its CPUs: Invalid argument");
+  }
+}

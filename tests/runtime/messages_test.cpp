@@ -16,6 +16,9 @@ ProcessSpec sample_spec() {
   p.argv = {"python3", "train.py", "--flag=a b", ""};
   p.env = {{"RANK", "17"}, {"A", "1"}, {"A", "2"}, {"EMPTY", ""}, {"UTF8", "h\xc3\xa9llo"}};
   p.cwd = "/tmp/work dir";
+  p.cpus = {0, 32, 1, 33};
+  p.gpus = {3};
+  p.tpus = {0, 1, 2, 3};
   return p;
 }
 
@@ -103,6 +106,9 @@ TEST_CASE("messages: decoded fields equal the encoded ones", "[runtime]") {
   CHECK(p.argv == want.argv);
   CHECK(p.env == want.env);  // order and repeated names kept
   CHECK(p.cwd == want.cwd);
+  CHECK(p.cpus == want.cpus);
+  CHECK(p.gpus == want.gpus);
+  CHECK(p.tpus == want.tpus);
 
   bytes = encode(Output{5, Stream::kStderr, std::string("a\0b\n", 4)});
   FrameDecoder d2;
