@@ -15,17 +15,25 @@
 
 namespace jobset::topology {
 
-// One core, in hwloc's logical order (index in NodeTopology::cores).
+// One core, in hwloc's logical order (index in NodeTopology::cores). A
+// machine without package or NUMA information is one package and one NUMA
+// node, so both indexes are always valid.
 struct Core {
   int32_t package = 0;        // logical index of its package
-  int32_t numa = 0;           // logical index of its (first) NUMA node
+  int32_t numa = 0;           // logical index of the (first) NUMA node holding its PUs
   std::vector<int32_t> pus;   // OS indexes of its PUs (what sched_setaffinity takes)
   bool operator==(const Core&) const = default;
 };
 
 // A GPU or another accelerator (TPU-like: PCI class "processing
 // accelerator"), in PCI bus order. Its index in NodeTopology::gpus or
-// ::accelerators is the number CUDA_VISIBLE_DEVICES and friends use.
+// ::accelerators is the number CUDA_VISIBLE_DEVICES and friends use (with
+// CUDA_DEVICE_ORDER=PCI_BUS_ID). What counts as a GPU is decided by PCI
+// class and vendor (rule at the top of node_topology.cpp): a BMC's VGA is
+// not one. Locality is the CPU set of the device's first non-I/O ancestor
+// in hwloc (its package, NUMA group, or the whole machine); numa and
+// package are set when that set meets exactly one NUMA node / package,
+// else -1.
 struct Device {
   std::string name;                  // OS device name when hwloc has one ("cuda0", "card1"), else "gpu0"/"accel0"
   std::string pci_bus_id;            // "0000:3b:00.0", empty when unknown
@@ -54,8 +62,10 @@ Result<NodeTopology> topology_from_synthetic(const std::string& description);
 // devices. Errors name the file.
 Result<NodeTopology> topology_from_xml_file(const std::string& path);
 
-// This machine as hwloc sees it (only the CPUs this process may use).
-// with_devices: also discover PCI devices (GPUs), which costs milliseconds.
+// This machine as hwloc sees it (only the CPUs and NUMA nodes this
+// process's cgroup allows). with_devices: also discover PCI devices
+// (GPUs) through Linux sysfs, which costs milliseconds; vendor libraries
+// (CUDA, NVML, OpenCL, ...) are never initialised.
 Result<NodeTopology> this_machine_topology(bool with_devices);
 
 // A reference as written in a cluster file or on the command line: a path

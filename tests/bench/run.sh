@@ -108,7 +108,7 @@ print("%.1f" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024))'
   esac
 }
 
-verdict() {  # verdict SECONDS MB
+verdict() {  # verdict SECONDS MB (against goal_seconds and goal_mb)
   awk -v s="$1" -v m="$2" -v gs=$goal_seconds -v gm=$goal_mb \
     'BEGIN { print (s < gs && (m == "n/a" || m < gm)) ? "PASS" : "OVER" }'
 }
@@ -151,4 +151,46 @@ for replicas in 10 100 1000; do
 done
 echo
 echo "goal: validate + expand + plan of 100,000 processes in under ${goal_seconds} s and ${goal_mb} MB"
+
+# Placement onto islands (benchmark 5 of BENCHMARKS.md, the topology
+# issue): NODES nodes in racks of 16 (hostfile labels), each an hwloc
+# synthetic node of 2 packages x 4 cores, 8 processes per node, every job
+# of 128 processes on a rack of its own (exclusive_topology = "rack"),
+# bound to cores. 1,000 nodes hold 62 whole racks, 10,000 nodes 625.
+islands_hostfile() {  # islands_hostfile FILE NODES
+  awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++) printf "n%05d slots=8 rack=r%04d\n", i, int(i / 16) }' >"$1"
+}
+islands_jobset() {  # islands_jobset FILE JOBS
+  cat >"$1" <<EOF
+# Benchmark JobSet: $2 jobs of 128 processes, each on a rack of its own.
+name = "islands"
+exclusive_topology = "rack"
+
+[[replicated_jobs]]
+name = "workers"
+replicas = $2
+
+[replicated_jobs.template]
+parallelism = 128
+command = ["/bin/true"]
+EOF
+}
+goal_mb=500
+node_model="pack:2 core:4 pu:2"
+echo
+echo "placement onto exclusive racks of 16 nodes, nodes '$node_model', --bind-to core"
+printf '%-34s %9s %10s %9s   %-16s %s\n' "command" "processes" "median s" "peak MB" "goal" "verdict"
+for nodes in 1000 10000; do
+  jobs=$((nodes / 16))
+  procs=$((jobs * 128))
+  islands_hostfile "$work/islands-$nodes.hosts" $nodes
+  islands_jobset "$work/islands-$nodes.toml" $jobs
+  for format in text json svg; do
+    row "plan --format $format ($nodes nodes)" $procs \
+      "$jobset" plan "$work/islands-$nodes.toml" --hostfile "$work/islands-$nodes.hosts" \
+      --node-topology "$node_model" --bind-to core --format $format -o /dev/null
+  done
+done
+echo
+echo "goal: 10,000 nodes / 80,000 processes placed in under ${goal_seconds} s and ${goal_mb} MB"
 exit $failed

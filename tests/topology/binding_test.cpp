@@ -3,6 +3,8 @@
 // and --bind-to.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "topology/binding.hpp"
 
 using namespace jobset::topology;
@@ -198,4 +200,34 @@ TEST_CASE("binding is deterministic", "[binding]") {
   auto t = gpu_model();
   auto p = policy(Level::kNuma, Level::kCore, Bind::kNuma);
   CHECK(*bind_node("g1", &t, 8, 0, procs(6, 2, 1), p) == *bind_node("g1", &t, 8, 0, procs(6, 2, 1), p));
+}
+
+TEST_CASE("GPU locality on the 8-GPU two-socket fixture", "[binding][gpu]") {
+  auto t = topology_from_xml_file(std::string(JOBSET_SRCDIR) + "/tests/fixtures/topology/gpu8-2socket.xml");
+  REQUIRE(t);
+  REQUIRE(t->gpus.size() == 8);
+  // Eight processes with one GPU each, round-robin over the sockets, bound
+  // to their cores: every process gets a GPU attached to its own socket,
+  // and the eight GPUs are all used once.
+  auto b = bind_node("dgx1", &*t, 8, 0, procs(8, 1, 1), policy(Level::kPackage, Level::kPackage, Bind::kCore));
+  REQUIRE(b);
+  std::set<int32_t> used;
+  for (size_t k = 0; k < 8; ++k) {
+    INFO("process " << k);
+    const auto& bind = (*b)[k];
+    REQUIRE(bind.gpus.size() == 1);
+    const Device& gpu = t->gpus[bind.gpus[0]];
+    CHECK(gpu.package == t->cores[bind.cores.at(0)].package);
+    CHECK(t->cores[bind.cores[0]].package == static_cast<int32_t>(k % 2));
+    used.insert(bind.gpus[0]);
+    // Bound to the core's two hyperthreads, i and i+32.
+    CHECK(bind.pus == std::vector<int32_t>{bind.pus[0], bind.pus[0] + 32});
+  }
+  CHECK(used.size() == 8);
+  // Two processes of four GPUs, one per socket: each gets its socket's four.
+  auto four = bind_node("dgx1", &*t, 8, 0, procs(2, 8, 4), policy(Level::kPackage, Level::kPackage, Bind::kCore));
+  REQUIRE(four);
+  CHECK((*four)[0].gpus == std::vector<int32_t>{0, 1, 2, 3});
+  CHECK((*four)[1].gpus == std::vector<int32_t>{4, 5, 6, 7});
+  CHECK((*four)[1].cores.front() == 16);
 }
