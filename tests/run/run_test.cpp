@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "tests/run/run_util.hpp"
+#include "tests/skip.hpp"
 
 using namespace runtest;
 using nlohmann::json;
@@ -1081,10 +1082,7 @@ TEST_CASE("run: hostfile nodes marked local=true each get their own daemon; remo
 }
 
 TEST_CASE("run: on a terminal a status line is drawn and erased, never inside the program's lines") {
-  if (::access("/usr/bin/script", X_OK) != 0) {
-    WARN("SKIPPED: needs script(1) from bsdutils to give jobset a terminal");
-    return;
-  }
+  if (::access("/usr/bin/script", X_OK) != 0) JOBSET_SKIP("needs script(1) from bsdutils to give jobset a terminal");
   Scratch s;
   std::string cmd = "timeout 30 /usr/bin/script -qec \"" + jobset_path() +
                     " run -n 2 sh -c 'sleep 0.3; echo out-\\$RANK'\" /dev/null > " + s.path("tty") + " 2>&1";
