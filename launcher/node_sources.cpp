@@ -56,15 +56,18 @@ Result<topology::Cluster> base_nodes(const NodeSource& ns, int64_t processes) {
   return local;
 }
 
-// Gives every node without a model `model`; cores become cpus where unknown.
+// Gives every node without a model `model`; what the node does not say
+// (cpus, memory, gpus, tpus: 0) comes from the model.
 void attach(topology::Cluster& cluster, topology::NodeTopology model) {
   const auto index = static_cast<int32_t>(cluster.topologies.size());
-  const auto cores = static_cast<int64_t>(model.cores.size());
   bool used = false;
   for (auto& node : cluster.nodes) {
     if (node.topology >= 0) continue;
     node.topology = index;
-    if (node.cpus == 0) node.cpus = cores;
+    if (node.cpus == 0) node.cpus = static_cast<int64_t>(model.cores.size());
+    if (node.memory == 0) node.memory = model.memory;
+    if (node.gpus == 0) node.gpus = static_cast<int64_t>(model.gpus.size());
+    if (node.tpus == 0) node.tpus = static_cast<int64_t>(model.accelerators.size());
     used = true;
   }
   if (used) cluster.topologies.push_back(std::move(model));
@@ -78,7 +81,7 @@ Result<topology::Cluster> resolve_nodes(const NodeSource& ns, int64_t processes)
   auto cluster = base_nodes(ns, processes);
   if (!cluster) return cluster;
   if (!ns.node_topology.empty()) {
-    auto model = topology::topology_from_reference(ns.node_topology, ".");
+    auto model = topology::topology_from_reference(ns.node_topology, "");
     if (!model) return model.error().with_context("--node-topology");
     // Imaginary nodes without --slots get one slot per core.
     if (ns.nodes > 0 && ns.slots == 0)

@@ -31,8 +31,8 @@ struct NodeSource {
 Result<topology::Cluster> resolve_nodes(const NodeSource& source, int64_t processes = 0);
 
 // Gives every node that has no model this machine's (they all run here):
-// loaded once; with_devices also finds its GPUs. Nodes get cores as cpus
-// when they have none.
+// loaded once; with_devices also finds its GPUs. What a node does not say
+// (cpus, memory, gpus, tpus) comes from the model, as with --node-topology.
 Status attach_this_machine(topology::Cluster& cluster, bool with_devices);
 
 // Whether a node is marked to run on this machine (label local=true|1|yes).

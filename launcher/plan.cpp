@@ -149,16 +149,29 @@ std::string plan_to_text(const JobSet& js, const Plan& plan) {
   size_t island_w = 6;
   for (const auto& v : plan.island_values) island_w = std::max(island_w, v.size());
   // CORES (logical cores), CPUS (the OS CPUs it is bound to) and DEVICES
-  // appear when the plan binds or assigns devices.
-  const bool bound = !plan.bindings.empty();
+  // appear when some process has them; the last column is not padded.
+  bool show_cores = false, show_cpus = false, show_devices = false;
   size_t cores_w = 5, cpus_w = 4;
   for (const auto& b : plan.bindings) {
+    show_cores = show_cores || !b.cores.empty();
+    show_cpus = show_cpus || !b.pus.empty();
+    show_devices = show_devices || !b.gpus.empty() || !b.tpus.empty();
     cores_w = std::max(cores_w, list_or_dash(b.cores).size());
     cpus_w = std::max(cpus_w, list_or_dash(b.pus).size());
   }
+  std::vector<std::pair<std::string, size_t>> columns = {{"SLOT", 6}};
+  if (show_cores) columns.emplace_back("CORES", cores_w + 2);
+  if (show_cpus) columns.emplace_back("CPUS", cpus_w + 2);
+  if (show_devices) columns.emplace_back("DEVICES", 0);
+  auto row_end = [&](std::vector<std::string> cells) {
+    std::string line;
+    for (size_t c = 0; c < cells.size(); ++c) line += c + 1 < cells.size() ? pad(cells[c], columns[c].second) : cells[c];
+    return line + "\n";
+  };
+  std::vector<std::string> header;
+  for (const auto& c : columns) header.push_back(c.first);
   o << "\n" << pad("RANK", 8) << pad("NAME", name_w + 2) << pad("JOB", 6) << pad("POD", 6)
-    << pad("NODE", node_w + 2) << (islands ? pad("ISLAND", island_w + 2) : "")
-    << (bound ? pad("SLOT", 6) + pad("CORES", cores_w + 2) + pad("CPUS", cpus_w + 2) + "DEVICES\n" : "SLOT\n");
+    << pad("NODE", node_w + 2) << (islands ? pad("ISLAND", island_w + 2) : "") << row_end(header);
   for (size_t i = 0; i < procs.size(); ++i) {
     const auto& p = procs[i];
     o << pad(std::to_string(p.global_rank), 8) << pad(p.name, name_w + 2)
@@ -166,13 +179,14 @@ std::string plan_to_text(const JobSet& js, const Plan& plan) {
       << pad(plan.cluster.nodes[plan.slots[i].node].name, node_w + 2);
     const int32_t island = island_of(plan, i);
     if (islands) o << pad(island < 0 ? "-" : plan.island_values[island], island_w + 2);
-    if (!bound) {
-      o << plan.slots[i].slot << "\n";
-      continue;
+    std::vector<std::string> cells = {std::to_string(plan.slots[i].slot)};
+    if (!plan.bindings.empty()) {
+      const topology::Binding& b = plan.bindings[i];
+      if (show_cores) cells.push_back(list_or_dash(b.cores));
+      if (show_cpus) cells.push_back(list_or_dash(b.pus));
+      if (show_devices) cells.push_back(devices_of(b));
     }
-    const topology::Binding& b = plan.bindings[i];
-    o << pad(std::to_string(plan.slots[i].slot), 6) << pad(list_or_dash(b.cores), cores_w + 2)
-      << pad(list_or_dash(b.pus), cpus_w + 2) << devices_of(b) << "\n";
+    o << row_end(std::move(cells));
   }
   return o.str();
 }
@@ -190,10 +204,21 @@ std::string plan_to_json(const JobSet& js, const Plan& plan) {
     ordered_json node = {{"name", n.name},
                          {"slots", n.slots},
                          {"labels", n.labels},
-                         {"resources", {{"gpus", n.gpus}, {"tpus", n.tpus}}}};
+                         {"resources", {{"gpus", n.gpus}, {"tpus", n.tpus}, {"cpus", n.cpus}, {"memory", n.memory}}}};
+    if (n.topology >= 0) {
+      const auto& t = plan.cluster.topologies[n.topology];
+      node["topology"] = {{"source", t.source},       {"packages", t.packages},
+                          {"numa_nodes", t.numas},    {"cores", t.cores.size()},
+                          {"gpus", t.gpus.size()},    {"accelerators", t.accelerators.size()}};
+    }
     out += (i ? ",\n    " : "\n    ") + node.dump();
   }
-  out += "\n  ],\n  \"replicated_jobs\": [";
+  out += "\n  ],\n  \"policy\": " +
+         ordered_json{{"map_by", map_by_name(plan.policy)},
+                      {"rank_by", level_name(plan.policy.rank_by)},
+                      {"bind_to", bind_name(plan.policy.bind_to)}}
+             .dump() +
+         ",\n  \"replicated_jobs\": [";
   for (size_t r = 0; r < js.replicated_jobs.size(); ++r) {
     const auto& rj = js.replicated_jobs[r];
     const auto& info = plan.expansion.rjobs[r];

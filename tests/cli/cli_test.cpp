@@ -171,13 +171,13 @@ TEST_CASE("cli: plan puts each multislice job on its own node pool") {
   Run r = jobset("plan examples/multislice.yaml --hostfile examples/multislice.hosts");
   INFO(r.err);
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("RANK    NAME                    JOB   POD   NODE     ISLAND  SLOT\n") != std::string::npos);
+  CHECK(r.out.find("RANK    NAME                    JOB   POD   NODE     ISLAND  SLOT  DEVICES\n") != std::string::npos);
   for (int job = 0; job < 4; ++job) {
     const char pool = static_cast<char>('a' + job);
     for (int pod = 0; pod < 2; ++pod) {
       std::string row = std::to_string(2 * job + pod) + "       multislice-workers-" + std::to_string(job) + "-" +
                         std::to_string(pod) + "  " + std::to_string(job) + "     " + std::to_string(pod) +
-                        "     tpu-" + pool + "-" + std::to_string(pod) + "  pool-" + pool + "  0\n";
+                        "     tpu-" + pool + "-" + std::to_string(pod) + "  pool-" + pool + "  0     tpu 0-3\n";
       CHECK(r.out.find(row) != std::string::npos);
     }
   }
