@@ -199,12 +199,13 @@ int cmd_run(const Input& in, const NodeSource& ns, const MapFlags& map, const Ru
   }
   // Hostfile nodes marked local=true are daemons on this machine (each its
   // own node, as with --simulate-nodes); others need a remote launcher.
-  if (!ns.hostfile.empty()) {
+  const std::string& listed = !ns.hostfile.empty() ? ns.hostfile : !ns.cluster_file.empty() ? ns.cluster_file : ns.slurm_nodes;
+  if (!listed.empty()) {
     std::string remote;
     for (const auto& node : cluster->nodes)
       if (!is_local(node)) remote += (remote.empty() ? "" : ", ") + node.name;
     if (!remote.empty()) {
-      err << "jobset: nothing started: " << ns.hostfile << ": nodes " << remote
+      err << "jobset: nothing started: " << listed << ": nodes " << remote
           << " are remote, which needs the ssh or srun launcher (not available yet); mark nodes of this "
              "machine local=true\n";
       return kExitBadInput;
@@ -327,6 +328,12 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
                       "N[:SLOTS]: start N node daemons on this machine, each acting as a node");
   run_cmd->add_option("--hostfile", run_ns.hostfile,
                       "Nodes from a hostfile; nodes marked local=true run as daemons on this machine");
+  run_cmd->add_option("--cluster", run_ns.cluster_file,
+                      "Nodes from a cluster file; nodes with local = true run as daemons on this machine");
+  run_cmd->add_option("--slurm-topology", run_ns.slurm_topology,
+                      "Switch labels from saved `scontrol show topology` output");
+  run_cmd->add_option("--node-topology", run_ns.node_topology,
+                      "What is inside nodes that have no model (default with binding: this machine's)");
   run_cmd->add_option("--host", run_ns.hosts, "Nodes as a list (needs a remote launcher)");
   add_map_flags(run_cmd, map_flags);
   run_cmd->add_flag("--report-bindings", run_options.report_bindings,

@@ -9,11 +9,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "launcher/hostlist.hpp"
 
 namespace jobset::launcher {
 namespace {
@@ -22,75 +23,6 @@ using topology::kMaxClusterNodes;
 using topology::kMaxSlotsPerNode;
 
 constexpr std::string_view kBlank = " \t\r\v\f";
-constexpr size_t kMaxHostName = 253;  // RFC 1035, without the final dot
-constexpr size_t kMaxHostPart = 63;
-
-// 'text' for a message: control and non-ASCII bytes as \xNN, long text cut.
-std::string quote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  constexpr size_t kMaxShown = 80;
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  return out + "'";
-}
-
-// A problem inside a piece of text: where (byte offset) and what.
-struct Problem {
-  size_t offset = 0;
-  std::string message;
-};
-
-// ASCII only, whatever the locale.
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// Where `s` has a byte that is neither a letter, a digit nor in `extra`.
-size_t find_bad_char(std::string_view s, std::string_view extra) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (!is_alnum(s[i]) && extra.find(s[i]) == std::string_view::npos) return i;
-  }
-  return std::string_view::npos;
-}
-
-// RFC 1123 host names (IPv4 addresses included), with '_' allowed like '-'.
-std::optional<Problem> check_host_name(std::string_view name) {
-  if (size_t bad = find_bad_char(name, "-_."); bad != std::string_view::npos) {
-    return Problem{bad, "host name: expected letters, digits, '-', '_' or '.', found " +
-                            quote(name.substr(bad, 1)) + " in " + quote(name)};
-  }
-  if (name.size() > kMaxHostName) {
-    return Problem{0, "host name: expected at most " + std::to_string(kMaxHostName) +
-                          " characters, found " + std::to_string(name.size())};
-  }
-  for (size_t start = 0; start <= name.size();) {
-    const size_t end = std::min(name.find('.', start), name.size());
-    const std::string_view part = name.substr(start, end - start);
-    if (part.empty() || !is_alnum(part.front()) || !is_alnum(part.back())) {
-      return Problem{start,
-                     "host name: expected dot-separated parts that start and end with a "
-                     "letter or digit, found " +
-                         quote(name)};
-    }
-    if (part.size() > kMaxHostPart) {
-      return Problem{start, "host name: expected at most " + std::to_string(kMaxHostPart) +
-                                " characters between dots, found " + std::to_string(part.size()) +
-                                " in " + quote(name)};
-    }
-    start = end + 1;
-  }
-  return std::nullopt;
-}
 
 // A decimal count in [min, 2^31-1]; "positive" or "non-negative" by `min`.
 Result<int64_t> parse_count(std::string_view text, const std::string& what, int64_t min) {
@@ -99,29 +31,15 @@ Result<int64_t> parse_count(std::string_view text, const std::string& what, int6
   if (text.empty()) return Error(expected + "nothing");
   int64_t value = 0;
   for (char c : text) {
-    if (c < '0' || c > '9') return Error(expected + quote(text));
+    if (c < '0' || c > '9') return Error(expected + quote_text(text));
     value = std::min<int64_t>(value * 10 + (c - '0'), kMaxSlotsPerNode + 1);
   }
   if (value > kMaxSlotsPerNode) {
     return Error(what + ": expected at most " + std::to_string(kMaxSlotsPerNode) + ", found " +
-                 quote(text));
+                 quote_text(text));
   }
-  if (value < min) return Error(expected + quote(text));
+  if (value < min) return Error(expected + quote_text(text));
   return value;
-}
-
-// Kubernetes label keys: [prefix/]name of letters, digits, '-', '_', '.'.
-std::optional<Problem> check_label_key(std::string_view key) {
-  if (key.empty()) return Problem{0, "label: expected a key before '=', found nothing"};
-  if (size_t bad = find_bad_char(key, "-_./"); bad != std::string_view::npos) {
-    return Problem{bad, "label key: expected letters, digits, '-', '_', '.' or '/', found " +
-                            quote(key.substr(bad, 1)) + " in " + quote(key)};
-  }
-  // No '/' at all gives find('/', npos + 1) == find('/', 0) == npos too.
-  if (size_t second = key.find('/', key.find('/') + 1); second != std::string_view::npos) {
-    return Problem{second, "label key: expected at most one '/', found " + quote(key)};
-  }
-  return std::nullopt;
 }
 
 struct Token {
@@ -187,14 +105,14 @@ Result<topology::Cluster> HostfileParser::parse(std::string_view text) {
 Status HostfileParser::parse_line() {
   const Token& name = tokens_[0];
   if (name.text.find('=') != std::string_view::npos) {
-    return at(name.offset, "expected a host name first, found " + quote(name.text));
+    return at(name.offset, "expected a host name first, found " + quote_text(name.text));
   }
   if (auto problem = check_host_name(name.text)) {
     return at(name.offset + problem->offset, problem->message);
   }
   auto [it, inserted] = first_line_.emplace(name.text, line_no_);
   if (!inserted) {
-    return Error(file_ + ":" + std::to_string(line_no_) + ": node " + quote(name.text) +
+    return Error(file_ + ":" + std::to_string(line_no_) + ": node " + quote_text(name.text) +
                  " is listed twice (first on line " + std::to_string(it->second) + ")");
   }
   if (static_cast<int64_t>(cluster_.nodes.size()) >= kMaxClusterNodes) {
@@ -216,7 +134,7 @@ Status HostfileParser::parse_field(size_t index, topology::Node& node) {
   const size_t eq = field.text.find('=');
   if (eq == std::string_view::npos) {
     const bool spaced = index + 1 < tokens_.size() && tokens_[index + 1].text.front() == '=';
-    return at(field.offset, "label: expected key=value, found " + quote(field.text) +
+    return at(field.offset, "label: expected key=value, found " + quote_text(field.text) +
                                 (spaced ? " (no spaces around '=')" : ""));
   }
   const std::string_view key = field.text.substr(0, eq);
@@ -224,7 +142,7 @@ Status HostfileParser::parse_field(size_t index, topology::Node& node) {
   const size_t value_offset = field.offset + eq + 1;
   for (const auto& [seen, offset] : seen_keys_) {
     if (seen == key) {
-      return at(field.offset, quote(key) + " is given twice on this line (first at column " +
+      return at(field.offset, quote_text(key) + " is given twice on this line (first at column " +
                                   std::to_string(offset + 1) + ")");
     }
   }
@@ -239,6 +157,13 @@ Status HostfileParser::parse_field(size_t index, topology::Node& node) {
     count = &node.gpus;
   } else if (key == "tpus") {
     count = &node.tpus;
+  } else if (key == "cpus") {
+    count = &node.cpus;
+  } else if (key == "memory") {
+    Result<int64_t> size = parse_size(value);
+    if (!size) return at(value_offset, size.error().with_context("memory").message());
+    node.memory = *size;
+    return {};
   }
   if (count != nullptr || key == "max_slots" || key == "max-slots") {
     Result<int64_t> n = parse_count(value, std::string(key), min);
@@ -288,7 +213,7 @@ Result<topology::Cluster> parse_host_list(std::string_view spec) {
     start = comma + 1;
     const std::string where = "entry " + std::to_string(++number);
     if (entry.empty()) return Error(where + ": expected name[:slots], found nothing");
-    const std::string context = where + " " + quote(entry);
+    const std::string context = where + " " + quote_text(entry);
     const size_t colon = entry.find(':');
     const std::string_view name = entry.substr(0, colon);
     if (name.empty()) return Error(context + ": expected a host name before ':'");
@@ -309,7 +234,7 @@ Result<topology::Cluster> parse_host_list(std::string_view spec) {
     }
     topology::Node& node = cluster.nodes[it->second];
     if (slots > kMaxSlotsPerNode - node.slots) {
-      return Error(context + ": slots of " + quote(name) + " add up to " +
+      return Error(context + ": slots of " + quote_text(name) + " add up to " +
                    std::to_string(node.slots + slots) + ", expected at most " +
                    std::to_string(kMaxSlotsPerNode));
     }

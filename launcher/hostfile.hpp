@@ -16,12 +16,17 @@
 namespace jobset::launcher {
 
 // A hostfile: one node per line,
-//   name [slots=N] [gpus=N] [tpus=N] [max_slots=N] [key=value ...]
+//   name [slots=N] [gpus=N] [tpus=N] [cpus=N] [memory=SIZE] [max_slots=N]
+//        [key=value ...]
 // (Open MPI's syntax, extended with Kubernetes-style labels). `#` starts a
 // comment anywhere; blank lines are skipped; fields are separated by spaces
 // or tabs, with no spaces around '='; "\r\n" line ends and a UTF-8 byte
 // order mark are accepted. slots defaults to 1 and must be in
-// 1..2^31-1; gpus and tpus in 0..2^31-1. max_slots (or max-slots) is
+// 1..2^31-1; gpus, tpus and cpus (cores) in 0..2^31-1, cpus 0 (the
+// default) meaning unknown. memory is in bytes or with a binary unit
+// (parse_size in hostlist.hpp: "512G", "64GiB"), default 0: unknown. A
+// line's `local=true` label marks a node run as a daemon on this machine
+// (see cli.cpp). max_slots (or max-slots) is
 // accepted and ignored. Host names follow RFC 1123 (letters, digits, '-'
 // and dots; '_' also accepted); IPv4 addresses are host names too.
 // Errors: "nodes.txt:3:9: slots: expected a positive integer, found 'x'"

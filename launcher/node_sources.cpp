@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "launcher/cluster_file.hpp"
 #include "launcher/hostfile.hpp"
 
 namespace jobset::launcher {
@@ -39,6 +40,8 @@ Result<topology::Cluster> simulated_nodes(const std::string& spec, int64_t proce
 
 Result<topology::Cluster> base_nodes(const NodeSource& ns, int64_t processes) {
   if (!ns.simulate.empty()) return simulated_nodes(ns.simulate, processes);
+  if (!ns.cluster_file.empty()) return load_cluster_file(ns.cluster_file);
+  if (!ns.slurm_nodes.empty()) return load_slurm_nodes(ns.slurm_nodes);
   if (!ns.hostfile.empty()) {
     auto text = read_file(ns.hostfile, "hostfile");
     if (!text) return text.error();
@@ -76,10 +79,15 @@ void attach(topology::Cluster& cluster, topology::NodeTopology model) {
 }  // namespace
 
 Result<topology::Cluster> resolve_nodes(const NodeSource& ns, int64_t processes) {
-  int given = !ns.hostfile.empty() + !ns.hosts.empty() + (ns.nodes > 0 || ns.slots > 0) + !ns.simulate.empty();
-  if (given > 1) return Error("give one node source: --hostfile, --host, --nodes/--slots or --simulate-nodes");
+  int given = !ns.hostfile.empty() + !ns.hosts.empty() + (ns.nodes > 0 || ns.slots > 0) + !ns.simulate.empty() +
+              !ns.cluster_file.empty() + !ns.slurm_nodes.empty();
+  if (given > 1)
+    return Error(
+        "give one node source: --hostfile, --cluster, --slurm-nodes, --host, --nodes/--slots or --simulate-nodes");
   auto cluster = base_nodes(ns, processes);
   if (!cluster) return cluster;
+  if (!ns.slurm_topology.empty())
+    if (auto s = load_switch_topology(*cluster, ns.slurm_topology); !s) return s.error();
   if (!ns.node_topology.empty()) {
     auto model = topology::topology_from_reference(ns.node_topology, "");
     if (!model) return model.error().with_context("--node-topology");

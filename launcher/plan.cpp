@@ -35,6 +35,23 @@ std::vector<topology::JobRequest> job_requests(const JobSet& js, const Expansion
   return jobs;
 }
 
+// --map-by ppr:N:obj caps each node at N processes per object: fewer
+// slots where that is less than the node has. Needs every node's model.
+Status apply_ppr(topology::Cluster& cluster, const topology::MapPolicy& policy) {
+  if (policy.ppr <= 0) return {};
+  for (auto& node : cluster.nodes) {
+    if (node.topology < 0)
+      return Error(node.name + " has no known topology, which --map-by ppr:" + std::to_string(policy.ppr) + ":" +
+                   level_name(policy.ppr_level) + " needs (give it one with --node-topology or a cluster file)");
+    const auto& t = cluster.topologies[node.topology];
+    const int64_t objects = policy.ppr_level == topology::Level::kNuma      ? std::max(t.numas, 1)
+                            : policy.ppr_level == topology::Level::kPackage ? std::max(t.packages, 1)
+                                                                            : static_cast<int64_t>(t.cores.size());
+    node.slots = std::min(node.slots, policy.ppr * objects);
+  }
+  return {};
+}
+
 // Whether anything inside the nodes is to be decided: a policy beyond
 // "fill, do not bind", devices asked for, or node models to show cores on.
 bool binds_anything(const JobSet& js, const Plan& plan) {
@@ -75,9 +92,17 @@ std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cl
                                           const topology::MapPolicy& policy) {
   auto ex = expand(js);
   if (!ex) return PlanFailure{PlanError::kTooLarge, ex.error().message()};
-  auto placed = topology::place(cluster, job_requests(js, *ex));
-  if (!placed)
-    return PlanFailure{PlanError::kDoesNotFit, js.name + " does not fit: " + placed.error().message()};
+  topology::PlaceOptions options;
+  options.by_node = policy.map_by == topology::Level::kNode;
+  if (auto ppr = apply_ppr(cluster, policy); !ppr) return PlanFailure{PlanError::kDoesNotFit, ppr.error().message()};
+  auto placed = topology::place(cluster, job_requests(js, *ex), options);
+  if (!placed) {
+    std::string why = js.name + " does not fit: " + placed.error().message();
+    if (policy.ppr > 0)
+      why += " (--map-by " + map_by_name(policy) + " leaves at most " + std::to_string(policy.ppr) + " per " +
+             level_name(policy.ppr_level) + ")";
+    return PlanFailure{PlanError::kDoesNotFit, why};
+  }
   Plan plan{std::move(*ex), std::move(cluster), std::move(placed->slots), std::move(placed->island),
             std::move(placed->island_values), policy, {}};
   if (auto bound = bind_processes(js, plan); !bound)

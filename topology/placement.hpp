@@ -1,15 +1,19 @@
 // Label-aware placement: every process of a JobSet gets a node slot,
 // honouring each job's node selector, its per-process resources (slots,
-// gpus, tpus) and exclusive islands. An island is the set of nodes sharing
-// one value of a label key; with an exclusive key a job gets a whole island
-// to itself (no other job may use any of its nodes) and all its processes
-// go inside it. Jobs with an exclusive key are placed first, so shared jobs
-// take what the islands left; then processes pack first-fit in rank order,
-// nodes in cluster order, islands in order of their value's first
-// appearance. All or nothing, deterministic, O(nodes + processes) plus the
-// nodes of islands tried. Greedy: it does not search, so a cluster that
-// fits only with a cleverer choice of islands or nodes is reported as not
-// fitting (the tests name the cases where greedy is exact).
+// gpus, tpus, cpus, memory) and exclusive islands. An island is the set of
+// nodes sharing one value of a label key; with an exclusive key a job gets
+// a whole island to itself (no other job may use any of its nodes) and all
+// its processes go inside it.
+//
+// Two passes. The fast one is greedy: jobs with an exclusive key take the
+// first free island that can hold them, then shared jobs take what the
+// islands left, first-fit in rank order, nodes in cluster order, islands in
+// order of their value's first appearance; O(nodes + processes) plus the
+// nodes of islands tried. When greedy finds no place, an exact backtracking
+// search (topology/placement_search.hpp) tries the other choices of islands
+// and nodes within a step budget, so a JobSet that fits only with a
+// cleverer choice still fits. All or nothing, deterministic: the same input
+// gives the same plan, and whenever greedy fits its plan is the one used.
 #pragma once
 
 #include <cstdint>
@@ -51,8 +55,27 @@ struct Placement {
   std::vector<std::string> island_values;
 };
 
-// Fails with "<rjob> needs ...; found ..." when some job does not fit.
-Result<Placement> place(const Cluster& cluster, const std::vector<JobRequest>& jobs);
+// How many steps the exact search may take (a step is one choice tried or
+// one node looked at) before place() gives up: tens of milliseconds.
+inline constexpr int64_t kPlacementSearchSteps = 1'000'000;
+
+struct PlaceOptions {
+  // mpirun's --map-by node: the processes of a shared job go round-robin
+  // over the nodes it may use (rank i to the next such node with room,
+  // cycling, and the next job goes on from the node after the last one
+  // used), and an exclusive job's processes round-robin over its island's
+  // nodes. Off: each node is filled before the next one is used.
+  bool by_node = false;
+  // Budget of the exact search that runs when greedy fails; 0: greedy only.
+  int64_t search_steps = kPlacementSearchSteps;
+};
+
+// Fails with "<rjob> needs ...; found ..." when some job does not fit: what
+// the greedy pass could not place and why, followed by " (searched N steps
+// for another arrangement without finding one)" when the search ran out of
+// steps rather than proving that nothing fits.
+Result<Placement> place(const Cluster& cluster, const std::vector<JobRequest>& jobs,
+                        const PlaceOptions& options = {});
 
 // True when `node` has every label of `selector` with that value.
 bool matches(const Node& node, const std::map<std::string, std::string>& selector);

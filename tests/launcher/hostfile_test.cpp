@@ -40,7 +40,7 @@ std::string host_list_error(const std::string& spec) {
 
 // --- hostfile: what it accepts -------------------------------------------
 
-TEST_CASE("hostfile: every field of a line is read", "[launcher]") {
+TEST_CASE("hostfile: every field of a line is read", "[launcher][hostfile]") {
   Cluster c = hostfile_ok("node01 slots=4 gpus=2 tpus=8 rack=r1 zone=z-2\nnode02\n");
   REQUIRE(c.nodes.size() == 2);
   CHECK(c.nodes[0] == Node{"node01", 4, 2, 8, {{"rack", "r1"}, {"zone", "z-2"}}});
@@ -49,7 +49,7 @@ TEST_CASE("hostfile: every field of a line is read", "[launcher]") {
 }
 
 TEST_CASE("hostfile: label keys may hold '/', '.', '-' and '_'; values may be empty",
-          "[launcher]") {
+          "[launcher][hostfile]") {
   Cluster c = hostfile_ok(
       "tpu-a cloud.google.com/gke-nodepool=pool-a kubernetes.io/host_name=tpu-a "
       "empty=\n");
@@ -60,7 +60,8 @@ TEST_CASE("hostfile: label keys may hold '/', '.', '-' and '_'; values may be em
                                            {"empty", ""}});
 }
 
-TEST_CASE("hostfile: '#' starts a comment anywhere and blank lines are skipped", "[launcher]") {
+TEST_CASE("hostfile: '#' starts a comment anywhere and blank lines are skipped",
+          "[launcher][hostfile]") {
   Cluster c = hostfile_ok(
       "# the rack\n"
       "\n"
@@ -75,7 +76,8 @@ TEST_CASE("hostfile: '#' starts a comment anywhere and blank lines are skipped",
   CHECK(c.nodes[2] == Node{"c", 3, 0, 0, {}});
 }
 
-TEST_CASE("hostfile: Windows line endings work, in values and in error positions", "[launcher]") {
+TEST_CASE("hostfile: Windows line endings work, in values and in error positions",
+          "[launcher][hostfile]") {
   Cluster c = hostfile_ok("a slots=2\r\nb rack=r1\r\n\r\n# c\r\nc\r\n");
   REQUIRE(c.nodes.size() == 3);
   CHECK(c.nodes[0].slots == 2);
@@ -85,7 +87,7 @@ TEST_CASE("hostfile: Windows line endings work, in values and in error positions
         "nodes.txt:2:9: slots: expected a positive integer, found 'x'");
 }
 
-TEST_CASE("hostfile: tabs separate fields and count as one column", "[launcher]") {
+TEST_CASE("hostfile: tabs separate fields and count as one column", "[launcher][hostfile]") {
   Cluster c = hostfile_ok("\ta\tslots=2\t\tgpus=1\n");
   CHECK(c.nodes.at(0) == Node{"a", 2, 1, 0, {}});
   CHECK(hostfile_error("a\tslots=x") ==
@@ -93,7 +95,7 @@ TEST_CASE("hostfile: tabs separate fields and count as one column", "[launcher]"
 }
 
 TEST_CASE("hostfile: a last line without a newline and a UTF-8 byte order mark are fine",
-          "[launcher]") {
+          "[launcher][hostfile]") {
   Cluster c = hostfile_ok(
       "\xEF\xBB\xBF"
       "a slots=2\nb");
@@ -102,7 +104,8 @@ TEST_CASE("hostfile: a last line without a newline and a UTF-8 byte order mark a
   CHECK(c.nodes[1].name == "b");
 }
 
-TEST_CASE("hostfile: Open MPI's max_slots and max-slots are accepted and ignored", "[launcher]") {
+TEST_CASE("hostfile: Open MPI's max_slots and max-slots are accepted and ignored",
+          "[launcher][hostfile]") {
   Cluster c = hostfile_ok("a slots=2 max_slots=8\nb max-slots=4\n");
   CHECK(c.nodes.at(0) == Node{"a", 2, 0, 0, {}});
   CHECK(c.nodes.at(1) == Node{"b", 1, 0, 0, {}});
@@ -110,20 +113,46 @@ TEST_CASE("hostfile: Open MPI's max_slots and max-slots are accepted and ignored
         "nodes.txt:1:13: max_slots: expected a non-negative integer, found 'lots'");
 }
 
-TEST_CASE("hostfile: IPv4 addresses, digits and underscores are valid host names", "[launcher]") {
+TEST_CASE("hostfile: IPv4 addresses, digits and underscores are valid host names",
+          "[launcher][hostfile]") {
   Cluster c = hostfile_ok("10.0.0.1\n123\nnode_7.cluster.local\n");
   REQUIRE(c.nodes.size() == 3);
   CHECK(c.nodes[2].name == "node_7.cluster.local");
 }
 
-TEST_CASE("hostfile: slots up to 2^31-1 and gpus=0 are accepted", "[launcher]") {
+TEST_CASE("hostfile: slots up to 2^31-1 and gpus=0 are accepted", "[launcher][hostfile]") {
   Cluster c = hostfile_ok("a slots=2147483647 gpus=0 tpus=0\n");
   CHECK(c.nodes.at(0).slots == 2147483647);
 }
 
+TEST_CASE("hostfile: cpus and memory give the cores and bytes, unknown (0) by default",
+          "[launcher][hostfile]") {
+  Cluster c = hostfile_ok("a cpus=64 memory=512G\nb memory=64GiB\nc memory=4096 cpus=0\nd\n");
+  CHECK(c.nodes.at(0) == Node{"a", 1, 0, 0, {}, 64, int64_t{512} << 30});
+  CHECK(c.nodes.at(1).memory == int64_t{64} << 30);
+  CHECK(c.nodes.at(2).memory == 4096);
+  CHECK(c.nodes.at(2).cpus == 0);
+  CHECK(c.nodes.at(3) == Node{"d", 1, 0, 0, {}});
+  CHECK(c.nodes.at(0).labels.empty());  // keys, not labels
+}
+
+TEST_CASE("hostfile: bad cpus and memory values name the field and column",
+          "[launcher][hostfile]") {
+  CHECK(hostfile_error("a cpus=x") ==
+        "nodes.txt:1:8: cpus: expected a non-negative integer, found 'x'");
+  CHECK(hostfile_error("a slots=2 memory=1.5G") ==
+        "nodes.txt:1:18: memory: expected a size like 512G, 64GiB or a byte count, found '1.5G'");
+  CHECK(hostfile_error("a memory=") ==
+        "nodes.txt:1:10: memory: expected a size like 512G, 64GiB or a byte count, found nothing");
+  CHECK(hostfile_error("a memory=16E") ==
+        "nodes.txt:1:10: memory: expected a size below 8 EiB, found '16E'");
+  CHECK(hostfile_error("a memory=1G memory=2G") ==
+        "nodes.txt:1:13: 'memory' is given twice on this line (first at column 3)");
+}
+
 // --- hostfile: errors name the file, line and column ------------------------
 
-TEST_CASE("hostfile: a bad slots value names the line and column", "[launcher]") {
+TEST_CASE("hostfile: a bad slots value names the line and column", "[launcher][hostfile]") {
   CHECK(hostfile_error("# nodes\nnode0\nnode01 slots=x\n") ==
         "nodes.txt:3:14: slots: expected a positive integer, found 'x'");
   CHECK(hostfile_error("a slots=0") ==
@@ -136,14 +165,15 @@ TEST_CASE("hostfile: a bad slots value names the line and column", "[launcher]")
         "nodes.txt:1:9: slots: expected a positive integer, found '4x'");
 }
 
-TEST_CASE("hostfile: slots above 2^31-1 are rejected, however many digits", "[launcher]") {
+TEST_CASE("hostfile: slots above 2^31-1 are rejected, however many digits",
+          "[launcher][hostfile]") {
   CHECK(hostfile_error("a slots=2147483648") ==
         "nodes.txt:1:9: slots: expected at most 2147483647, found '2147483648'");
   CHECK(hostfile_error("a slots=99999999999999999999999999") ==
         "nodes.txt:1:9: slots: expected at most 2147483647, found '99999999999999999999999999'");
 }
 
-TEST_CASE("hostfile: bad gpus and tpus values name the field", "[launcher]") {
+TEST_CASE("hostfile: bad gpus and tpus values name the field", "[launcher][hostfile]") {
   CHECK(hostfile_error("a gpus=x") ==
         "nodes.txt:1:8: gpus: expected a non-negative integer, found 'x'");
   CHECK(hostfile_error("a slots=2 tpus=-4") ==
@@ -152,12 +182,13 @@ TEST_CASE("hostfile: bad gpus and tpus values name the field", "[launcher]") {
         "nodes.txt:1:8: gpus: expected at most 2147483647, found '3000000000'");
 }
 
-TEST_CASE("hostfile: a node listed twice names both lines", "[launcher]") {
+TEST_CASE("hostfile: a node listed twice names both lines", "[launcher][hostfile]") {
   CHECK(hostfile_error("n0\nn1 slots=2\nn2\n# x\nn1 slots=4\n") ==
         "nodes.txt:5: node 'n1' is listed twice (first on line 2)");
 }
 
-TEST_CASE("hostfile: an invalid host name points at the offending character", "[launcher]") {
+TEST_CASE("hostfile: an invalid host name points at the offending character",
+          "[launcher][hostfile]") {
   CHECK(hostfile_error("ok\nn@1 slots=2\n") ==
         "nodes.txt:2:2: host name: expected letters, digits, '-', '_' or '.', found '@' in 'n@1'");
   CHECK(hostfile_error("a\x01"
@@ -166,7 +197,8 @@ TEST_CASE("hostfile: an invalid host name points at the offending character", "[
         "'a\\x01b'");
 }
 
-TEST_CASE("hostfile: host name parts must start and end with a letter or digit", "[launcher]") {
+TEST_CASE("hostfile: host name parts must start and end with a letter or digit",
+          "[launcher][hostfile]") {
   const std::string parts =
       "host name: expected dot-separated parts that start and end with a letter or digit, found ";
   CHECK(hostfile_error("-n1") == "nodes.txt:1:1: " + parts + "'-n1'");
@@ -175,7 +207,7 @@ TEST_CASE("hostfile: host name parts must start and end with a letter or digit",
   CHECK(hostfile_error("x.n-") == "nodes.txt:1:3: " + parts + "'x.n-'");
 }
 
-TEST_CASE("hostfile: host names longer than DNS allows are rejected", "[launcher]") {
+TEST_CASE("hostfile: host names longer than DNS allows are rejected", "[launcher][hostfile]") {
   const std::string part64(64, 'a');
   CHECK(hostfile_error("x." + part64) ==
         "nodes.txt:1:3: host name: expected at most 63 characters between dots, found 64 in 'x." +
@@ -186,19 +218,19 @@ TEST_CASE("hostfile: host names longer than DNS allows are rejected", "[launcher
         "nodes.txt:1:1: host name: expected at most 253 characters, found 255");
 }
 
-TEST_CASE("hostfile: a line that starts with key=value has no host name", "[launcher]") {
+TEST_CASE("hostfile: a line that starts with key=value has no host name", "[launcher][hostfile]") {
   CHECK(hostfile_error("a\n  slots=4\n") ==
         "nodes.txt:2:3: expected a host name first, found 'slots=4'");
 }
 
-TEST_CASE("hostfile: a label without '=' is rejected", "[launcher]") {
+TEST_CASE("hostfile: a label without '=' is rejected", "[launcher][hostfile]") {
   CHECK(hostfile_error("n1 slots=2 rack1") ==
         "nodes.txt:1:12: label: expected key=value, found 'rack1'");
   CHECK(hostfile_error("n1 slots = 2") ==
         "nodes.txt:1:4: label: expected key=value, found 'slots' (no spaces around '=')");
 }
 
-TEST_CASE("hostfile: a label with an empty or malformed key is rejected", "[launcher]") {
+TEST_CASE("hostfile: a label with an empty or malformed key is rejected", "[launcher][hostfile]") {
   CHECK(hostfile_error("n1 =pool-a") ==
         "nodes.txt:1:4: label: expected a key before '=', found nothing");
   CHECK(hostfile_error("n1 ra!ck=1") ==
@@ -208,14 +240,14 @@ TEST_CASE("hostfile: a label with an empty or malformed key is rejected", "[laun
         "nodes.txt:1:7: label key: expected at most one '/', found 'a/b/c'");
 }
 
-TEST_CASE("hostfile: a field given twice on one line is rejected", "[launcher]") {
+TEST_CASE("hostfile: a field given twice on one line is rejected", "[launcher][hostfile]") {
   CHECK(hostfile_error("n1 slots=2 slots=3") ==
         "nodes.txt:1:12: 'slots' is given twice on this line (first at column 4)");
   CHECK(hostfile_error("n1 rack=a gpus=1 rack=b") ==
         "nodes.txt:1:18: 'rack' is given twice on this line (first at column 4)");
 }
 
-TEST_CASE("hostfile: a file without nodes is an error", "[launcher]") {
+TEST_CASE("hostfile: a file without nodes is an error", "[launcher][hostfile]") {
   CHECK(hostfile_error("") == "nodes.txt: expected at least one node, found an empty file");
   CHECK(hostfile_error("\n \r\n\t\n") ==
         "nodes.txt: expected at least one node, found an empty file");
@@ -223,18 +255,19 @@ TEST_CASE("hostfile: a file without nodes is an error", "[launcher]") {
         "nodes.txt: expected at least one node, found only comments and blank lines");
 }
 
-TEST_CASE("hostfile: only the first error is reported", "[launcher]") {
+TEST_CASE("hostfile: only the first error is reported", "[launcher][hostfile]") {
   CHECK(hostfile_error("a slots=x gpus=y\nb@\n") ==
         "nodes.txt:1:9: slots: expected a positive integer, found 'x'");
 }
 
-TEST_CASE("hostfile: without a file name, messages say <hostfile>", "[launcher]") {
+TEST_CASE("hostfile: without a file name, messages say <hostfile>", "[launcher][hostfile]") {
   Result<Cluster> r = parse_hostfile("a slots=x", "");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message() == "<hostfile>:1:9: slots: expected a positive integer, found 'x'");
 }
 
-TEST_CASE("hostfile: a million nodes are accepted, one more is an error", "[launcher][slow]") {
+TEST_CASE("hostfile: a million nodes are accepted, one more is an error",
+          "[launcher][hostfile][slow]") {
   std::string text;
   text.reserve(10'000'020);
   for (int i = 1; i <= 1'000'000; ++i) text += "n" + std::to_string(i) + "\n";
@@ -252,7 +285,7 @@ TEST_CASE("hostfile: a million nodes are accepted, one more is an error", "[laun
 
 // --- --host ----------------------------------------------------------------
 
-TEST_CASE("host list: name:slots entries, 1 slot by default", "[launcher]") {
+TEST_CASE("host list: name:slots entries, 1 slot by default", "[launcher][hostfile]") {
   Result<Cluster> r = parse_host_list("a:4,b,c.example.org:2");
   REQUIRE(r.ok());
   REQUIRE(r->nodes.size() == 3);
@@ -261,7 +294,8 @@ TEST_CASE("host list: name:slots entries, 1 slot by default", "[launcher]") {
   CHECK(r->nodes[2] == Node{"c.example.org", 2, 0, 0, {}});
 }
 
-TEST_CASE("host list: a host given twice adds its slots and keeps its first place", "[launcher]") {
+TEST_CASE("host list: a host given twice adds its slots and keeps its first place",
+          "[launcher][hostfile]") {
   Result<Cluster> r = parse_host_list("a:2,b,a:3,a");
   REQUIRE(r.ok());
   REQUIRE(r->nodes.size() == 2);
@@ -269,13 +303,13 @@ TEST_CASE("host list: a host given twice adds its slots and keeps its first plac
   CHECK(r->nodes[1] == Node{"b", 1, 0, 0, {}});
 }
 
-TEST_CASE("host list: spaces around entries are ignored", "[launcher]") {
+TEST_CASE("host list: spaces around entries are ignored", "[launcher][hostfile]") {
   Result<Cluster> r = parse_host_list(" a:2 , b ");
   REQUIRE(r.ok());
   CHECK(r->nodes.at(1).name == "b");
 }
 
-TEST_CASE("host list: empty lists and empty entries are rejected", "[launcher]") {
+TEST_CASE("host list: empty lists and empty entries are rejected", "[launcher][hostfile]") {
   CHECK(host_list_error("") == "expected name[:slots], found nothing");
   CHECK(host_list_error(" ") == "expected name[:slots], found nothing");
   CHECK(host_list_error("a,,b") == "entry 2: expected name[:slots], found nothing");
@@ -283,7 +317,7 @@ TEST_CASE("host list: empty lists and empty entries are rejected", "[launcher]")
   CHECK(host_list_error(":4") == "entry 1 ':4': expected a host name before ':'");
 }
 
-TEST_CASE("host list: bad slots and bad names name the entry", "[launcher]") {
+TEST_CASE("host list: bad slots and bad names name the entry", "[launcher][hostfile]") {
   CHECK(host_list_error("a:4,b:x") ==
         "entry 2 'b:x': slots: expected a positive integer, found 'x'");
   CHECK(host_list_error("a:0") == "entry 1 'a:0': slots: expected a positive integer, found '0'");
@@ -295,7 +329,8 @@ TEST_CASE("host list: bad slots and bad names name the entry", "[launcher]") {
         "'@' in 'n@1'");
 }
 
-TEST_CASE("host list: slots of a repeated host may not add up past 2^31-1", "[launcher]") {
+TEST_CASE("host list: slots of a repeated host may not add up past 2^31-1",
+          "[launcher][hostfile]") {
   CHECK(parse_host_list("a:2147483646,a:1").ok());
   CHECK(host_list_error("a:2147483647,a:1") ==
         "entry 2 'a:1': slots of 'a' add up to 2147483648, expected at most 2147483647");
@@ -303,7 +338,8 @@ TEST_CASE("host list: slots of a repeated host may not add up past 2^31-1", "[la
 
 // --- --nodes / --slots -----------------------------------------------------
 
-TEST_CASE("synthetic: node names are zero-padded to the width of the count", "[launcher]") {
+TEST_CASE("synthetic: node names are zero-padded to the width of the count",
+          "[launcher][hostfile]") {
   Result<Cluster> sixteen = synthetic_cluster(16, 4);
   REQUIRE(sixteen.ok());
   REQUIRE(sixteen->nodes.size() == 16);
@@ -322,7 +358,8 @@ TEST_CASE("synthetic: node names are zero-padded to the width of the count", "[l
   CHECK(hundred->nodes[99].name == "n100");
 }
 
-TEST_CASE("synthetic: counts out of range are rejected with the flag's name", "[launcher]") {
+TEST_CASE("synthetic: counts out of range are rejected with the flag's name",
+          "[launcher][hostfile]") {
   auto error = [](int64_t nodes, int64_t slots) {
     Result<Cluster> r = synthetic_cluster(nodes, slots);
     REQUIRE_FALSE(r.ok());
@@ -338,7 +375,7 @@ TEST_CASE("synthetic: counts out of range are rejected with the flag's name", "[
 // --- this machine ----------------------------------------------------------
 
 TEST_CASE("local: this machine is one node named by its host name, one slot per CPU",
-          "[launcher]") {
+          "[launcher][hostfile]") {
   char name[256] = {};
   REQUIRE(gethostname(name, sizeof(name) - 1) == 0);
   Cluster c = local_cluster();
