@@ -5,6 +5,8 @@
 // part, so launcher options go before it (as with mpirun's program args).
 #include "launcher/cli.hpp"
 
+#include <sched.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -59,6 +61,28 @@ std::optional<LoadedJobSet> load_input(const Input& in, std::ostream& err) {
   auto loaded = load_jobset_file(in.file, diags);
   err << diags.to_string();
   return loaded;
+}
+
+bool asks_for_devices(const JobSet& js) {
+  for (const auto& rj : js.replicated_jobs)
+    if (rj.tmpl.resources.gpus > 0 || rj.tmpl.resources.tpus > 0) return true;
+  return false;
+}
+
+// Every node of a run is on this machine: a binding to a CPU it does not
+// have (a --node-topology bigger than the machine) is refused before
+// anything starts, instead of failing at each spawn.
+Status check_cpus_here(const Plan& plan) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return {};
+  for (size_t i = 0; i < plan.bindings.size(); ++i)
+    for (int32_t cpu : plan.bindings[i].pus)
+      if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed))
+        return Error(plan.expansion.processes[i].name + " would be bound to CPU " + std::to_string(cpu) +
+                     ", which this machine does not give jobset (its node model, from --node-topology or a "
+                     "cluster file, is not this machine's)");
+  return {};
 }
 
 Status write_output(const std::string& path, const std::string& text, std::ostream& out) {
@@ -125,8 +149,8 @@ int cmd_plan(const Input& in, const NodeSource& ns, const MapFlags& map, const s
   // Planning for this machine: its own model, when the policy needs one.
   const bool this_machine = ns.hostfile.empty() && ns.hosts.empty() && ns.nodes == 0 && ns.slots == 0 &&
                             ns.cluster_file.empty() && ns.slurm_nodes.empty();
-  if (this_machine && needs_node_model(*policy))
-    if (auto s = attach_this_machine(*cluster, false); !s) {
+  if (this_machine && (needs_node_model(*policy) || asks_for_devices(loaded->jobset)))
+    if (auto s = attach_this_machine(*cluster, asks_for_devices(loaded->jobset)); !s) {
       err << "jobset: " << s.error().message() << "\n";
       return kExitBadInput;
     }
@@ -211,12 +235,10 @@ int cmd_run(const Input& in, const NodeSource& ns, const MapFlags& map, const Ru
       return kExitBadInput;
     }
   }
-  // Every node runs here: binding needs this machine's model (loading it
-  // costs milliseconds, so only then), with its GPUs when devices are asked.
-  if (needs_node_model(*policy)) {
-    bool devices = false;
-    for (const auto& rj : js.replicated_jobs) devices = devices || rj.tmpl.resources.gpus > 0 || rj.tmpl.resources.tpus > 0;
-    if (auto s = attach_this_machine(*cluster, devices); !s) {
+  // Every node runs here: binding needs this machine's model, and devices
+  // its GPUs (loading it costs milliseconds, so only then).
+  if (needs_node_model(*policy) || asks_for_devices(js)) {
+    if (auto s = attach_this_machine(*cluster, asks_for_devices(js)); !s) {
       err << "jobset: nothing started: " << s.error().message() << "\n";
       return kExitBadInput;
     }
@@ -225,6 +247,10 @@ int cmd_run(const Input& in, const NodeSource& ns, const MapFlags& map, const Ru
   if (auto* f = std::get_if<PlanFailure>(&plan)) {
     err << "jobset: nothing started: " << f->message << "\n";
     return f->kind == PlanError::kDoesNotFit ? kExitDoesNotFit : kExitBadInput;
+  }
+  if (auto s = check_cpus_here(std::get<Plan>(plan)); !s) {
+    err << "jobset: nothing started: " << s.error().message() << "\n";
+    return kExitBadInput;
   }
   if (options.jobsetd.empty()) options.jobsetd = find_jobsetd(options.program);
   return run_jobset(js, std::get<Plan>(plan), options, err);
@@ -312,9 +338,12 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
   plan_cmd->add_option("-o,--output", output, "Write to this file instead of standard output");
   plan_cmd->footer(
       "Without a node source, plans for this machine (one slot per CPU).\n"
-      "Processes are packed onto node slots in rank order. Exit status 3: it does not fit.\n"
+      "Processes fill node slots in rank order (--map-by slot), honouring node selectors, resources\n"
+      "and exclusive islands; --bind-to gives them cores. Exit status 3: it does not fit.\n"
       "Examples:\n"
       "  jobset plan examples/multislice.yaml --hostfile examples/multislice.hosts\n"
+      "  jobset plan --cluster examples/cluster/gpu-cluster.toml examples/gpu-train.toml --bind-to core\n"
+      "  jobset plan job.toml --slurm-nodes nodes.txt --slurm-topology topo.txt --format svg -o map.svg\n"
       "  jobset plan job.toml --hostfile nodes.txt --format json -o plan.json\n"
       "  jobset plan --host a:4,b:4 -n 8 ./a.out");
 

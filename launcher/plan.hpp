@@ -12,7 +12,6 @@
 #include "launcher/expand.hpp"
 #include "topology/binding.hpp"
 #include "topology/cluster.hpp"
-#include "topology/pack.hpp"
 #include "topology/placement.hpp"
 
 namespace jobset::launcher {

@@ -62,16 +62,23 @@ std::string joined(const std::vector<int32_t>& v) {
 }
 
 // The spec with the device variables of its GPUs and accelerators added
-// (what the CUDA, ROCm and TPU runtimes read), when it has any.
+// (what the CUDA, ROCm and TPU runtimes read), when it has any. A value
+// the spec already sets (the JobSet file's env, -x) is the user's choice
+// and stays.
 const ProcessSpec& with_device_env(const ProcessSpec& spec, ProcessSpec& storage) {
   if (spec.gpus.empty() && spec.tpus.empty()) return spec;
   storage = spec;
+  auto add = [&](const char* name, const std::vector<int32_t>& devices) {
+    for (const auto& [k, v] : spec.env)
+      if (k == name) return;
+    storage.env.emplace_back(name, joined(devices));
+  };
   if (!spec.gpus.empty()) {
-    storage.env.emplace_back("CUDA_VISIBLE_DEVICES", joined(spec.gpus));
-    storage.env.emplace_back("ROCR_VISIBLE_DEVICES", joined(spec.gpus));
+    add("CUDA_VISIBLE_DEVICES", spec.gpus);
+    add("ROCR_VISIBLE_DEVICES", spec.gpus);
   }
-  if (!spec.tpus.empty()) storage.env.emplace_back("TPU_VISIBLE_CHIPS", joined(spec.tpus));
-  storage.env.emplace_back("JOBSET_ACCELERATORS", joined(spec.gpus.empty() ? spec.tpus : spec.gpus));
+  if (!spec.tpus.empty()) add("TPU_VISIBLE_CHIPS", spec.tpus);
+  add("JOBSET_ACCELERATORS", spec.gpus.empty() ? spec.tpus : spec.gpus);
   return storage;
 }
 

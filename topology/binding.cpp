@@ -216,7 +216,8 @@ Status check_policy(const std::string& node, const NodeTopology* t, const MapPol
                               round_robin(policy.map_by) || round_robin(policy.rank_by);
   if (t == nullptr && needs_topology)
     return Error(node + " has no known topology, which --map-by numa|package|ppr, --rank-by numa|package "
-                        "and --bind-to core|numa|package need (give it one in a cluster file, or bind to none)");
+                        "and --bind-to core|numa|package need (give it one with --node-topology or a cluster file, or "
+                        "bind to none)");
   if (t != nullptr && t->cores.empty() && needs_topology) return Error(node + " has no cores in its topology");
   if (t == nullptr || policy.bind_to != Bind::kCore) return {};
   int64_t wanted = 0;

@@ -16,18 +16,4 @@ int64_t Cluster::total_slots() const {
   return total;
 }
 
-std::string describe_slots(const Cluster& cluster, size_t max_listed) {
-  const size_t count = cluster.nodes.size();
-  if (count == 0) return "there are no nodes";
-  std::string out =
-      count == 1 ? "the 1 node has " : "the " + std::to_string(count) + " nodes have ";
-  out += std::to_string(cluster.total_slots()) + " (";
-  for (size_t i = 0; i < count && i < max_listed; ++i) {
-    if (i > 0) out += ", ";
-    out += cluster.nodes[i].name + ": " + std::to_string(cluster.nodes[i].slots);
-  }
-  if (count > max_listed) out += ", ...";
-  return out + ")";
-}
-
 }  // namespace jobset::topology

@@ -51,8 +51,4 @@ struct Cluster {
   bool operator==(const Cluster&) const = default;
 };
 
-// "the 2 nodes have 8 (node01: 4, node02: 4)": the slot count of the first
-// `max_listed` nodes, then "..." when there are more. For error messages.
-std::string describe_slots(const Cluster& cluster, size_t max_listed = 8);
-
 }  // namespace jobset::topology

@@ -259,7 +259,12 @@ Result<NodeTopology> topology_from_synthetic(const std::string& description) {
   if (hwloc_topology_load(t->get()) != 0) {
     return Error(what + ": hwloc could not build it: " + std::strerror(errno));
   }
-  return model_of(t->get(), "synthetic '" + description + "'");
+  auto model = model_of(t->get(), "synthetic '" + description + "'");
+  // hwloc gives every synthetic NUMA node 1 GiB unless the description
+  // says (numa:2(memory=64GB)); a made-up size would refuse memory
+  // requests, so it counts as unknown.
+  if (description.find("memory") == std::string::npos) model.memory = 0;
+  return model;
 }
 
 Result<NodeTopology> topology_from_xml_file(const std::string& path) {

@@ -55,7 +55,7 @@ struct NodeTopology {
 };
 
 // An hwloc synthetic description. Errors name the description and what
-// hwloc refused.
+// hwloc refused. Memory is unknown (0) unless the description gives it.
 Result<NodeTopology> topology_from_synthetic(const std::string& description);
 
 // An hwloc XML export (lstopo --of xml, hwloc 1.x or 2.x), with its PCI

@@ -23,9 +23,17 @@
 
 #include "common/result.hpp"
 #include "topology/cluster.hpp"
-#include "topology/pack.hpp"
 
 namespace jobset::topology {
+
+// Where one process goes: node index into Cluster::nodes and the first of
+// its consecutive slots on that node.
+struct Slot {
+  int32_t node = 0;
+  int32_t slot = 0;
+
+  bool operator==(const Slot&) const = default;
+};
 
 // What one process takes from a node.
 struct Demand {

@@ -105,3 +105,52 @@ TEST_CASE("cli: policy flags are checked and name what they take") {
   CHECK(ppr.err.find("true needs 3 free slots; found 1 matching node (n1) with room for 2 "
                      "(--map-by ppr:1:package leaves at most 1 per package)") != std::string::npos);
 }
+
+TEST_CASE("cli: the gpu-train example plans each trainer job on a rack of its own, with GPUs by socket") {
+  // The command examples/README.md, jobset(1) and jobset-cluster(5) show.
+  Run valid = jobset("validate examples/gpu-train.toml");
+  INFO(valid.err);
+  CHECK(valid.code == 0);
+  CHECK(valid.out == "examples/gpu-train.toml: valid JobSet \"gpu-train\", 32 processes\n");
+
+  const std::string command =
+      "plan --cluster examples/cluster/gpu-cluster.toml examples/gpu-train.toml --map-by package --bind-to core";
+  Run text = jobset(command);
+  INFO(text.err);
+  REQUIRE(text.code == 0);
+  CHECK(text.out.find("ISLAND  SLOT  CORES  CPUS         DEVICES\n") != std::string::npos);
+
+  Run r = jobset(command + " --format json");
+  REQUIRE(r.code == 0);
+  const auto plan = nlohmann::json::parse(r.out);
+  CHECK(plan["policy"] == nlohmann::json({{"map_by", "package"}, {"rank_by", "package"}, {"bind_to", "core"}}));
+  std::map<std::string, std::string> rack_of;  // node -> rack
+  for (const auto& n : plan["nodes"]) {
+    rack_of[n["name"]] = n["labels"]["rack"];
+    CHECK(n["resources"]["gpus"] == 8);  // from the node model
+    CHECK(n["topology"]["gpus"] == 8);
+  }
+  REQUIRE(plan["placement"].size() == 32);
+  std::map<int, std::set<std::string>> racks_of_job;
+  std::map<std::string, std::set<int>> gpus_of_node;
+  std::map<std::string, int> processes_of_node;
+  for (const auto& p : plan["placement"]) {
+    const std::string node = p["node"];
+    CHECK(p["island"] == rack_of[node]);
+    racks_of_job[p["job_index"].get<int>()].insert(rack_of[node]);
+    ++processes_of_node[node];
+    // One GPU, 4 cores with both hardware threads each, all on one socket
+    // (cores 0-15 and GPUs 0-3 are socket 0's; 16-31 and 4-7 socket 1's).
+    REQUIRE(p["gpus"].size() == 1);
+    REQUIRE(p["cores"].size() == 4);
+    CHECK(p["cpus"].size() == 8);
+    const int gpu = p["gpus"][0];
+    CHECK(gpus_of_node[node].insert(gpu).second);  // no GPU given twice
+    for (int core : p["cores"]) CHECK(core / 16 == gpu / 4);
+  }
+  REQUIRE(racks_of_job.size() == 2);
+  CHECK(racks_of_job[0].size() == 1);  // each job within one rack ...
+  CHECK(racks_of_job[1].size() == 1);
+  CHECK(*racks_of_job[0].begin() != *racks_of_job[1].begin());  // ... of its own
+  CHECK(processes_of_node == std::map<std::string, int>{{"gpu01", 8}, {"gpu02", 8}, {"gpu03", 8}, {"gpu04", 8}});
+}

@@ -102,6 +102,11 @@ TEST_CASE("run: processes asking for GPUs get their own in CUDA_VISIBLE_DEVICES"
   REQUIRE(code == 0);
   CHECK(sorted(lines_of(run.out())) ==
         std::vector<std::string>{"a 0 0,1 0,1", "a 1 2,3 2,3", "b 0 0,1 0,1", "b 1 2,3 2,3"});
+  // A value the user sets (-x, or the file's env) is the user's choice.
+  Launch mine(s, {"run", "-x", "CUDA_VISIBLE_DEVICES=7", "--hostfile", s.path("nodes"), s.path("gpu.toml")});
+  REQUIRE(mine.wait(30) == 0);
+  CHECK(sorted(lines_of(mine.out())) ==
+        std::vector<std::string>{"a 0 7 0,1", "a 1 7 2,3", "b 0 7 0,1", "b 1 7 2,3"});
 }
 
 TEST_CASE("run: --bind-to core with more processes than cores is refused before anything starts") {

@@ -96,7 +96,10 @@ TEST_CASE("node topology: a synthetic description gives packages, NUMA nodes, co
   CHECK(pus.size() == 128);
   CHECK(t.gpus.empty());
   CHECK(t.accelerators.empty());
-  CHECK(t.memory == 4 * kGiB);  // hwloc gives each synthetic NUMA node 1 GiB
+  CHECK(t.memory == 0);  // unknown: hwloc's made-up 1 GiB per NUMA node is not taken
+  auto sized = topology_from_synthetic("pack:2 numa:2(memory=64GiB) core:4 pu:1");
+  REQUIRE(sized);
+  CHECK(sized->memory == 4 * 64 * kGiB);  // the description's own figure counts
 }
 
 TEST_CASE("node topology: a synthetic description without NUMA nodes has one", "[node_topology]") {

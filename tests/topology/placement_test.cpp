@@ -140,7 +140,7 @@ TEST_CASE("placement: a shared driver never lands on an island held by a worker 
         "tpu-c-1) with room for 0 outside the islands other jobs hold exclusively");
 }
 
-TEST_CASE("placement: plain slots pack in rank order like pack_by_slot", "[placement]") {
+TEST_CASE("placement: plain slots pack in rank order, node after node", "[placement]") {
   Cluster c;
   c.nodes = {Node{"a", 2, 0, 0, {}}, Node{"b", 3, 0, 0, {}}};
   auto r =
