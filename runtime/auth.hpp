@@ -37,9 +37,8 @@ Result<std::string> random_bytes(size_t n);
 std::string to_hex(std::string_view bytes);
 Result<std::string> from_hex(std::string_view hex);
 
-// Raw 32-byte HMAC-SHA256 of `data` under `key`.
-// Does the one-time set-up of the HMAC code (~1 ms in OpenSSL 3) now, off
-// the handshake's critical path.
+// Raw 32-byte HMAC-SHA256 of `data` under `key` (RFC 2104).
+// Touches the hashing code once, off the handshake's critical path.
 void warm_up_crypto();
 
 std::string hmac_sha256(std::string_view key, std::string_view data);

@@ -14,9 +14,28 @@ TEST_CASE("auth: hex round trip and bad hex", "[runtime]") {
   CHECK(from_hex("")->empty());
 }
 
-TEST_CASE("auth: HMAC-SHA256 matches RFC 4231 test case 2", "[runtime]") {
+TEST_CASE("auth: HMAC-SHA256 matches RFC 4231's test vectors", "[runtime]") {
+  // Cases 1-4, 6 and 7 (case 5 truncates the output, which we do not).
+  CHECK(to_hex(hmac_sha256(std::string(20, '\x0b'), "Hi There")) ==
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   CHECK(to_hex(hmac_sha256("Jefe", "what do ya want for nothing?")) ==
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  CHECK(to_hex(hmac_sha256(std::string(20, '\xaa'), std::string(50, '\xdd'))) ==
+        "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+  std::string key4;
+  for (char c = 1; c <= 25; ++c) key4 += c;
+  CHECK(to_hex(hmac_sha256(key4, std::string(50, '\xcd'))) ==
+        "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+  // A key longer than SHA-256's 64-byte block is hashed first.
+  const std::string long_key(131, '\xaa');
+  CHECK(to_hex(hmac_sha256(long_key, "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  CHECK(to_hex(hmac_sha256(long_key,
+                           "This is a test using a larger than block-size key and a larger than block-size "
+                           "data. The key needs to be hashed before being used by the HMAC algorithm.")) ==
+        "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+  // A key of exactly one block is used as it is.
+  CHECK(hmac_sha256(std::string(64, 'k'), "x") != hmac_sha256(std::string(65, 'k'), "x"));
 }
 
 TEST_CASE("auth: random keys are 32 bytes and differ", "[runtime]") {
