@@ -63,12 +63,6 @@ std::optional<LoadedJobSet> load_input(const Input& in, std::ostream& err) {
   return loaded;
 }
 
-bool asks_for_devices(const JobSet& js) {
-  for (const auto& rj : js.replicated_jobs)
-    if (rj.tmpl.resources.gpus > 0 || rj.tmpl.resources.tpus > 0) return true;
-  return false;
-}
-
 // Every node of a run is on this machine: a binding to a CPU it does not
 // have (a --node-topology bigger than the machine) is refused before
 // anything starts, instead of failing at each spawn.
@@ -146,11 +140,9 @@ int cmd_plan(const Input& in, const NodeSource& ns, const MapFlags& map, const s
     err << "jobset: " << cluster.error().message() << "\n";
     return kExitBadInput;
   }
-  // Planning for this machine: its own model, when the policy needs one.
-  const bool this_machine = ns.hostfile.empty() && ns.hosts.empty() && ns.nodes == 0 && ns.slots == 0 &&
-                            ns.cluster_file.empty() && ns.slurm_nodes.empty();
-  if (this_machine && (needs_node_model(*policy) || asks_for_devices(loaded->jobset)))
-    if (auto s = attach_this_machine(*cluster, asks_for_devices(loaded->jobset)); !s) {
+  // Planning for this machine: its own model, when needed.
+  if (is_this_machine(ns))
+    if (auto s = attach_this_machine(*cluster, *policy, asks_for_devices(loaded->jobset)); !s) {
       err << "jobset: " << s.error().message() << "\n";
       return kExitBadInput;
     }
@@ -235,13 +227,10 @@ int cmd_run(const Input& in, const NodeSource& ns, const MapFlags& map, const Ru
       return kExitBadInput;
     }
   }
-  // Every node runs here: binding needs this machine's model, and devices
-  // its GPUs (loading it costs milliseconds, so only then).
-  if (needs_node_model(*policy) || asks_for_devices(js)) {
-    if (auto s = attach_this_machine(*cluster, asks_for_devices(js)); !s) {
-      err << "jobset: nothing started: " << s.error().message() << "\n";
-      return kExitBadInput;
-    }
+  // Every node runs here: this machine's model, when needed.
+  if (auto s = attach_this_machine(*cluster, *policy, asks_for_devices(js)); !s) {
+    err << "jobset: nothing started: " << s.error().message() << "\n";
+    return kExitBadInput;
   }
   auto plan = make_plan(js, std::move(*cluster), *policy);
   if (auto* f = std::get_if<PlanFailure>(&plan)) {

@@ -26,20 +26,9 @@ constexpr std::string_view kBlank = " \t\r\v\f";
 
 // A decimal count in [min, 2^31-1]; "positive" or "non-negative" by `min`.
 Result<int64_t> parse_count(std::string_view text, const std::string& what, int64_t min) {
-  const std::string expected =
-      what + ": expected a " + (min > 0 ? "positive" : "non-negative") + " integer, found ";
-  if (text.empty()) return Error(expected + "nothing");
-  int64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return Error(expected + quote_text(text));
-    value = std::min<int64_t>(value * 10 + (c - '0'), kMaxSlotsPerNode + 1);
-  }
-  if (value > kMaxSlotsPerNode) {
-    return Error(what + ": expected at most " + std::to_string(kMaxSlotsPerNode) + ", found " +
-                 quote_text(text));
-  }
-  if (value < min) return Error(expected + quote_text(text));
-  return value;
+  auto n = parse_integer(text, min, kMaxSlotsPerNode);
+  if (!n) return n.error().with_context(what);
+  return n;
 }
 
 struct Token {

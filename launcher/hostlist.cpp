@@ -226,6 +226,22 @@ std::optional<TextProblem> check_label_key(std::string_view key) {
   return std::nullopt;
 }
 
+Result<int64_t> parse_integer(std::string_view text, int64_t min, int64_t max) {
+  const std::string expected =
+      std::string("expected a ") + (min > 0 ? "positive" : "non-negative") + " integer, found ";
+  if (text.empty()) return Error(expected + "nothing");
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return Error(expected + quote_text(text));
+    value = std::min<int64_t>(value * 10 + (c - '0'), max + 1);
+  }
+  if (value > max) {
+    return Error("expected at most " + std::to_string(max) + ", found " + quote_text(text));
+  }
+  if (value < min) return Error(expected + quote_text(text));
+  return value;
+}
+
 Result<int64_t> parse_size(std::string_view text) {
   const std::string expected = "expected a size like 512G, 64GiB or a byte count, found ";
   if (text.empty()) return Error(expected + "nothing");

@@ -41,6 +41,11 @@ std::optional<TextProblem> check_host_name(std::string_view name);
 // and '.', at most one '/'. "label key: expected ..., found '+' in 'a+b'".
 std::optional<TextProblem> check_label_key(std::string_view key);
 
+// A decimal integer in [min, max], digits only. Errors do not name the
+// field: "expected a positive integer, found 'x'" ("non-negative" when
+// min is 0), "expected at most 2147483647, found '9999999999'".
+Result<int64_t> parse_integer(std::string_view text, int64_t min, int64_t max);
+
 // A memory size: a byte count ("4096"), or a count with a binary unit,
 // case-insensitive, 'i' and 'B' optional: K, M, G, T, P, E ("512G",
 // "64GiB", "16gb", "8Mi", "100B"). Every unit is a power of 1024, as in

@@ -67,25 +67,9 @@ Result<topology::MapPolicy> parse_map_policy(const MapFlags& flags) {
   return p;
 }
 
-bool needs_node_model(const topology::MapPolicy& p) {
-  auto object = [](Level l) { return l == Level::kNuma || l == Level::kPackage; };
-  return p.bind_to != Bind::kNone || p.ppr > 0 || object(p.map_by) || object(p.rank_by);
-}
-
-std::string level_name(Level level) {
-  switch (level) {
-    case Level::kSlot: return "slot";
-    case Level::kCore: return "core";
-    case Level::kNuma: return "numa";
-    case Level::kPackage: return "package";
-    case Level::kNode: return "node";
-  }
-  return "slot";
-}
-
 std::string map_by_name(const topology::MapPolicy& p) {
-  if (p.ppr > 0) return "ppr:" + std::to_string(p.ppr) + ":" + level_name(p.ppr_level);
-  return level_name(p.map_by);
+  if (p.ppr > 0) return "ppr:" + std::to_string(p.ppr) + ":" + topology::level_name(p.ppr_level);
+  return topology::level_name(p.map_by);
 }
 
 std::string bind_name(Bind bind) {

@@ -23,13 +23,10 @@ struct MapFlags {
 // "--map-by: expected slot, node, core, numa, package or ppr:N:core|numa|package, found 'x'".
 Result<topology::MapPolicy> parse_map_policy(const MapFlags& flags);
 
-// Whether the policy needs to know what is inside a node (cores, NUMA
-// nodes, packages).
-bool needs_node_model(const topology::MapPolicy& policy);
-
-// "slot", "ppr:2:package", ... for the plan and messages.
+// "slot", "ppr:2:package", ... for the plan and messages (level names:
+// topology::level_name; whether a policy needs node models:
+// topology::needs_node_model).
 std::string map_by_name(const topology::MapPolicy& policy);
-std::string level_name(topology::Level level);
 std::string bind_name(topology::MapPolicy::Bind bind);
 
 }  // namespace jobset::launcher

@@ -76,12 +76,17 @@ void attach(topology::Cluster& cluster, topology::NodeTopology model) {
   if (used) cluster.topologies.push_back(std::move(model));
 }
 
+int sources_given(const NodeSource& ns) {
+  return !ns.hostfile.empty() + !ns.hosts.empty() + (ns.nodes > 0 || ns.slots > 0) + !ns.simulate.empty() +
+         !ns.cluster_file.empty() + !ns.slurm_nodes.empty();
+}
+
 }  // namespace
 
+bool is_this_machine(const NodeSource& ns) { return sources_given(ns) == 0; }
+
 Result<topology::Cluster> resolve_nodes(const NodeSource& ns, int64_t processes) {
-  int given = !ns.hostfile.empty() + !ns.hosts.empty() + (ns.nodes > 0 || ns.slots > 0) + !ns.simulate.empty() +
-              !ns.cluster_file.empty() + !ns.slurm_nodes.empty();
-  if (given > 1)
+  if (sources_given(ns) > 1)
     return Error(
         "give one node source: --hostfile, --cluster, --slurm-nodes, --host, --nodes/--slots or --simulate-nodes");
   auto cluster = base_nodes(ns, processes);
@@ -99,10 +104,11 @@ Result<topology::Cluster> resolve_nodes(const NodeSource& ns, int64_t processes)
   return cluster;
 }
 
-Status attach_this_machine(topology::Cluster& cluster, bool with_devices) {
+Status attach_this_machine(topology::Cluster& cluster, const topology::MapPolicy& policy, bool devices) {
+  if (!topology::needs_node_model(policy) && !devices) return {};
   bool missing = std::any_of(cluster.nodes.begin(), cluster.nodes.end(), [](const auto& n) { return n.topology < 0; });
   if (!missing) return {};
-  auto model = topology::this_machine_topology(with_devices);
+  auto model = topology::this_machine_topology(devices);
   if (!model) return model.error().with_context("this machine's topology");
   attach(cluster, std::move(*model));
   return {};

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "topology/binding.hpp"
 #include "topology/cluster.hpp"
 
 namespace jobset::launcher {
@@ -30,10 +31,15 @@ struct NodeSource {
 // Errors name the flag or file:line.
 Result<topology::Cluster> resolve_nodes(const NodeSource& source, int64_t processes = 0);
 
-// Gives every node that has no model this machine's (they all run here):
-// loaded once; with_devices also finds its GPUs. What a node does not say
-// (cpus, memory, gpus, tpus) comes from the model, as with --node-topology.
-Status attach_this_machine(topology::Cluster& cluster, bool with_devices);
+// Whether no node source is given: the nodes are this machine.
+bool is_this_machine(const NodeSource& source);
+
+// Gives every node that has no model this machine's (they all run here),
+// when `policy` needs node models or `devices` are asked for (then with the
+// machine's GPUs); loading it costs milliseconds, so only then. Loaded
+// once. What a node does not say (cpus, memory, gpus, tpus) comes from the
+// model, as with --node-topology.
+Status attach_this_machine(topology::Cluster& cluster, const topology::MapPolicy& policy, bool devices);
 
 // Whether a node is marked to run on this machine (label local=true|1|yes).
 bool is_local(const topology::Node& node);

@@ -42,11 +42,8 @@ Status apply_ppr(topology::Cluster& cluster, const topology::MapPolicy& policy) 
   for (auto& node : cluster.nodes) {
     if (node.topology < 0)
       return Error(node.name + " has no known topology, which --map-by ppr:" + std::to_string(policy.ppr) + ":" +
-                   level_name(policy.ppr_level) + " needs (give it one with --node-topology or a cluster file)");
-    const auto& t = cluster.topologies[node.topology];
-    const int64_t objects = policy.ppr_level == topology::Level::kNuma      ? std::max(t.numas, 1)
-                            : policy.ppr_level == topology::Level::kPackage ? std::max(t.packages, 1)
-                                                                            : static_cast<int64_t>(t.cores.size());
+                   topology::level_name(policy.ppr_level) + " needs (give it one with --node-topology or a cluster file)");
+    const int64_t objects = topology::object_count(cluster.topologies[node.topology], policy.ppr_level);
     node.slots = std::min(node.slots, policy.ppr * objects);
   }
   return {};
@@ -55,10 +52,7 @@ Status apply_ppr(topology::Cluster& cluster, const topology::MapPolicy& policy) 
 // Whether anything inside the nodes is to be decided: a policy beyond
 // "fill, do not bind", devices asked for, or node models to show cores on.
 bool binds_anything(const JobSet& js, const Plan& plan) {
-  if (needs_node_model(plan.policy) || !plan.cluster.topologies.empty()) return true;
-  for (const auto& rj : js.replicated_jobs)
-    if (rj.tmpl.resources.gpus > 0 || rj.tmpl.resources.tpus > 0) return true;
-  return false;
+  return topology::needs_node_model(plan.policy) || !plan.cluster.topologies.empty() || asks_for_devices(js);
 }
 
 // Cores, CPUs and devices for every process, node by node
@@ -88,6 +82,12 @@ Status bind_processes(const JobSet& js, Plan& plan) {
 
 }  // namespace
 
+bool asks_for_devices(const JobSet& js) {
+  for (const auto& rj : js.replicated_jobs)
+    if (rj.tmpl.resources.gpus > 0 || rj.tmpl.resources.tpus > 0) return true;
+  return false;
+}
+
 std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cluster,
                                           const topology::MapPolicy& policy) {
   auto ex = expand(js);
@@ -100,7 +100,7 @@ std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cl
     std::string why = js.name + " does not fit: " + placed.error().message();
     if (policy.ppr > 0)
       why += " (--map-by " + map_by_name(policy) + " leaves at most " + std::to_string(policy.ppr) + " per " +
-             level_name(policy.ppr_level) + ")";
+             topology::level_name(policy.ppr_level) + ")";
     return PlanFailure{PlanError::kDoesNotFit, why};
   }
   Plan plan{std::move(*ex), std::move(cluster), std::move(placed->slots), std::move(placed->island),
@@ -240,7 +240,7 @@ std::string plan_to_json(const JobSet& js, const Plan& plan) {
   }
   out += "\n  ],\n  \"policy\": " +
          ordered_json{{"map_by", map_by_name(plan.policy)},
-                      {"rank_by", level_name(plan.policy.rank_by)},
+                      {"rank_by", topology::level_name(plan.policy.rank_by)},
                       {"bind_to", bind_name(plan.policy.bind_to)}}
              .dump() +
          ",\n  \"replicated_jobs\": [";

@@ -39,6 +39,9 @@ struct PlanFailure {
   std::string message;
 };
 
+// Whether some process asks for GPUs or TPUs.
+bool asks_for_devices(const JobSet& js);
+
 // REQUIRES: js passed validation.
 std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cluster,
                                           const topology::MapPolicy& policy = {});

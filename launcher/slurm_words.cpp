@@ -1,8 +1,6 @@
 // Words of scontrol's text, with their positions: see slurm_words.hpp.
 #include "launcher/slurm_words.hpp"
 
-#include "launcher/hostlist.hpp"
-
 namespace jobset::launcher::slurm {
 namespace {
 
@@ -33,22 +31,6 @@ Error Where::at_value(const Word& w, const std::string& message) const {
   Word v = w;
   v.column += static_cast<int64_t>(w.key().size()) + 1;
   return at(v, message);
-}
-
-Result<int64_t> parse_integer(std::string_view text, int64_t min, int64_t max) {
-  const std::string expected =
-      std::string("expected a ") + (min > 0 ? "positive" : "non-negative") + " integer, found ";
-  if (text.empty()) return Error(expected + "nothing");
-  int64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return Error(expected + quote_text(text));
-    value = std::min<int64_t>(value * 10 + (c - '0'), max + 1);
-  }
-  if (value > max) {
-    return Error("expected at most " + std::to_string(max) + ", found " + quote_text(text));
-  }
-  if (value < min) return Error(expected + quote_text(text));
-  return value;
 }
 
 }  // namespace jobset::launcher::slurm

@@ -58,7 +58,4 @@ class Where {
   std::string file_;
 };
 
-// A decimal integer in [min, max].
-Result<int64_t> parse_integer(std::string_view text, int64_t min, int64_t max);
-
 }  // namespace jobset::launcher::slurm

@@ -1,9 +1,9 @@
 // Binding inside a node: see binding.hpp. Three steps, each over the
 // node's processes in ascending rank:
 //  1. mapping: hand out cores in the --map-by order (fill, round-robin over
-//     NUMA nodes or packages, or N per object) and count how many processes
-//     each "rank object" (the level --rank-by names, else the map level)
-//     received;
+//     NUMA nodes or packages, or N per object), which says how many
+//     processes each "rank object" (the level --rank-by names, else the map
+//     level) receives;
 //  2. ranking: decide which rank object each process goes to, contiguously
 //     (rank-by slot/core) or round-robin (rank-by numa/package), keeping
 //     those counts;
@@ -22,17 +22,6 @@ using Bind = MapPolicy::Bind;
 
 bool round_robin(Level l) { return l == Level::kNuma || l == Level::kPackage; }
 
-const char* level_name(Level l) {
-  switch (l) {
-    case Level::kSlot: return "slot";
-    case Level::kCore: return "core";
-    case Level::kNuma: return "numa";
-    case Level::kPackage: return "package";
-    case Level::kNode: return "node";
-  }
-  return "?";
-}
-
 // The object of `level` holding core `c` (a whole node is object 0; a core
 // is its own object).
 int32_t object_of(const NodeTopology& t, int32_t c, Level level) {
@@ -41,15 +30,6 @@ int32_t object_of(const NodeTopology& t, int32_t c, Level level) {
     case Level::kPackage: return t.cores[c].package;
     case Level::kCore: return c;
     default: return 0;
-  }
-}
-
-int32_t object_count(const NodeTopology& t, Level level) {
-  switch (level) {
-    case Level::kNuma: return std::max(t.numas, 1);
-    case Level::kPackage: return std::max(t.packages, 1);
-    case Level::kCore: return static_cast<int32_t>(t.cores.size());
-    default: return 1;
   }
 }
 
@@ -94,59 +74,53 @@ class CorePool {
   std::vector<bool> used_;
 };
 
-// Step 1: the map-level object each process (in rank order) is mapped to,
-// or an error for ppr overflow.
-Result<std::vector<int32_t>> map_objects(const std::string& node, const NodeTopology& t,
-                                         const std::vector<ProcessNeeds>& procs,
-                                         const MapPolicy& policy, Level map_level) {
+// Step 1: mapping. Hands out cores in the --map-by order (fill, N per
+// object, or round-robin over the objects with room) and returns the first
+// core each process (in rank order) got, or an error for ppr overflow.
+Result<std::vector<int32_t>> map_first_cores(const std::string& node, const NodeTopology& t,
+                                             const std::vector<ProcessNeeds>& procs,
+                                             const MapPolicy& policy, Level map_level) {
   const int32_t objects = object_count(t, map_level);
-  std::vector<int32_t> mapped(procs.size(), 0);
-  if (policy.ppr > 0) {
-    const int64_t allowed = static_cast<int64_t>(policy.ppr) * objects;
-    if (static_cast<int64_t>(procs.size()) > allowed)
-      return Error("--map-by ppr:" + std::to_string(policy.ppr) + ":" + level_name(map_level) +
-                   " allows " + std::to_string(allowed) + " processes on " + node + " (" +
-                   std::to_string(objects) + " " + level_name(map_level) + " objects); found " +
-                   std::to_string(procs.size()));
-    for (size_t k = 0; k < procs.size(); ++k) mapped[k] = static_cast<int32_t>(k / policy.ppr);
-    return mapped;
-  }
-  if (!round_robin(map_level)) return mapped;
+  if (policy.ppr > 0 && static_cast<int64_t>(procs.size()) > static_cast<int64_t>(policy.ppr) * objects)
+    return Error("--map-by ppr:" + std::to_string(policy.ppr) + ":" + level_name(map_level) + " allows " +
+                 std::to_string(static_cast<int64_t>(policy.ppr) * objects) + " processes on " + node + " (" +
+                 std::to_string(objects) + " " + level_name(map_level) + " objects); found " +
+                 std::to_string(procs.size()));
   CorePool pool(t);
+  std::vector<int32_t> first(procs.size(), 0);
   int32_t next = 0;
   for (size_t k = 0; k < procs.size(); ++k) {
-    int32_t obj = next;
-    for (int32_t tries = 0; tries < objects; ++tries) {  // the next object with room
-      const int32_t o = (next + tries) % objects;
-      if (pool.has_free(o, map_level, procs[k].cores)) {
-        obj = o;
-        break;
+    int32_t obj = 0;  // fill: the node's cores in order
+    if (policy.ppr > 0) {
+      obj = static_cast<int32_t>(k / policy.ppr);
+    } else if (round_robin(map_level)) {
+      obj = next;
+      for (int32_t tries = 0; tries < objects; ++tries) {  // the next object with room
+        const int32_t o = (next + tries) % objects;
+        if (pool.has_free(o, map_level, procs[k].cores)) {
+          obj = o;
+          break;
+        }
       }
+      next = (obj + 1) % objects;
     }
-    pool.take(procs[k].cores, obj, map_level);
-    mapped[k] = obj;
-    next = (obj + 1) % objects;
+    auto cores = pool.take(procs[k].cores, obj, map_level);
+    first[k] = cores.empty() ? 0 : cores.front();
   }
-  return mapped;
+  return first;
 }
 
-// Step 2: the rank-level object of each process: the same counts per
-// object as mapping gave, handed out contiguously or round-robin.
-std::vector<int32_t> rank_objects(const NodeTopology& t, const std::vector<ProcessNeeds>& procs,
-                                  const std::vector<int32_t>& mapped, Level map_level,
+// Step 2: the rank-level object of each process: as many per object as
+// mapping put there, handed out contiguously or round-robin (`cycle`).
+std::vector<int32_t> rank_objects(const NodeTopology& t, const std::vector<int32_t>& first_cores,
                                   Level rank_level, bool cycle) {
-  // The cores mapping would give, to find their rank-level objects.
-  CorePool pool(t);
   const int32_t objects = object_count(t, rank_level);
   std::vector<int64_t> count(objects, 0);
-  for (size_t k = 0; k < procs.size(); ++k) {
-    auto cores = pool.take(procs[k].cores, mapped[k], map_level);
-    ++count[cores.empty() ? 0 : object_of(t, cores.front(), rank_level)];
-  }
+  for (int32_t core : first_cores) ++count[object_of(t, core, rank_level)];
   std::vector<int32_t> order;
-  order.reserve(procs.size());
+  order.reserve(first_cores.size());
   if (cycle) {
-    for (int32_t o = 0; order.size() < procs.size(); o = (o + 1) % objects)
+    for (int32_t o = 0; order.size() < first_cores.size(); o = (o + 1) % objects)
       if (count[o] > 0) {
         --count[o];
         order.push_back(o);
@@ -212,8 +186,7 @@ class DevicePool {
 
 Status check_policy(const std::string& node, const NodeTopology* t, const MapPolicy& policy,
                     const std::vector<ProcessNeeds>& procs) {
-  const bool needs_topology = policy.bind_to != Bind::kNone || policy.ppr > 0 ||
-                              round_robin(policy.map_by) || round_robin(policy.rank_by);
+  const bool needs_topology = needs_node_model(policy);
   if (t == nullptr && needs_topology)
     return Error(node + " has no known topology, which --map-by numa|package|ppr, --rank-by numa|package "
                         "and --bind-to core|numa|package need (give it one with --node-topology or a cluster file, or "
@@ -231,6 +204,30 @@ Status check_policy(const std::string& node, const NodeTopology* t, const MapPol
 
 }  // namespace
 
+std::string level_name(Level level) {
+  switch (level) {
+    case Level::kSlot: return "slot";
+    case Level::kCore: return "core";
+    case Level::kNuma: return "numa";
+    case Level::kPackage: return "package";
+    case Level::kNode: return "node";
+  }
+  return "slot";
+}
+
+int32_t object_count(const NodeTopology& t, Level level) {
+  switch (level) {
+    case Level::kNuma: return std::max(t.numas, 1);
+    case Level::kPackage: return std::max(t.packages, 1);
+    case Level::kCore: return static_cast<int32_t>(t.cores.size());
+    default: return 1;
+  }
+}
+
+bool needs_node_model(const MapPolicy& p) {
+  return p.bind_to != Bind::kNone || p.ppr > 0 || round_robin(p.map_by) || round_robin(p.rank_by);
+}
+
 Result<std::vector<Binding>> bind_node(const std::string& node_name, const NodeTopology* topology,
                                        int64_t gpus_on_node, int64_t tpus_on_node,
                                        const std::vector<ProcessNeeds>& processes,
@@ -243,14 +240,14 @@ Result<std::vector<Binding>> bind_node(const std::string& node_name, const NodeT
   Level rank_level = Level::kNode;
   if (topology != nullptr && !topology->cores.empty()) {
     const Level map_level = policy.ppr > 0 ? policy.ppr_level : policy.map_by;
-    auto mapped = map_objects(node_name, *topology, procs, policy, map_level);
+    auto mapped = map_first_cores(node_name, *topology, procs, policy, map_level);
     if (!mapped) return mapped.error();
     // Ranking: round-robin over the --rank-by objects, or contiguous over
     // the objects mapping spread over (the whole node when it filled).
     rank_level = round_robin(policy.rank_by)                       ? policy.rank_by
                  : (policy.ppr > 0 || round_robin(map_level)) ? map_level
                                                                    : Level::kNode;
-    rank_obj = rank_objects(*topology, procs, *mapped, map_level, rank_level, round_robin(policy.rank_by));
+    rank_obj = rank_objects(*topology, *mapped, rank_level, round_robin(policy.rank_by));
     CorePool pool(*topology);
     for (size_t k = 0; k < procs.size(); ++k) {
       out[k].cores = pool.take(procs[k].cores, rank_obj[k], rank_level);

@@ -50,6 +50,17 @@ struct Binding {
   bool operator==(const Binding&) const = default;
 };
 
+// "slot", "core", "numa", "package", "node": as --map-by spells them.
+std::string level_name(Level level);
+
+// How many objects of `level` a node has (slot and node: 1; core: its
+// cores; a model without NUMA or package information has 1 of each).
+int32_t object_count(const NodeTopology& t, Level level);
+
+// Whether the policy needs to know what is inside a node (cores, NUMA
+// nodes, packages): binding, ppr, or map/rank by NUMA node or package.
+bool needs_node_model(const MapPolicy& policy);
+
 // Binds the processes of one node (ascending rank). `topology` may be null
 // (unknown): then no cores and no binding, and gpus/tpus are numbered in
 // order from `gpus_on_node`/`tpus_on_node`. Fails with a message naming the
