@@ -8,6 +8,8 @@
 // its index remembered. The first problem ends the parse.
 #include "launcher/cluster_file.hpp"
 
+#include "launcher/hostfile.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -329,6 +331,12 @@ Result<topology::Cluster> load_cluster_file(const std::string& path) {
   Result<std::string> text = read_text_file(path);
   if (!text) return text.error();
   return parse_cluster_file(*text, path, dir_of(path));
+}
+
+Result<topology::Cluster> load_hostfile(const std::string& path) {
+  Result<std::string> text = read_text_file(path);
+  if (!text) return Error("hostfile " + text.error().message());
+  return parse_hostfile(*text, path);
 }
 
 Result<topology::Cluster> load_slurm_nodes(const std::string& path) {

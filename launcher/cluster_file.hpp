@@ -60,6 +60,9 @@ Result<topology::Cluster> parse_cluster_file(std::string_view text, const std::s
 // --cluster FILE: relative paths inside are relative to FILE's folder.
 Result<topology::Cluster> load_cluster_file(const std::string& path);
 
+// --hostfile FILE (launcher/hostfile.hpp); errors start "hostfile FILE:".
+Result<topology::Cluster> load_hostfile(const std::string& path);
+
 // --slurm-nodes FILE: saved `scontrol show node` output (either form).
 Result<topology::Cluster> load_slurm_nodes(const std::string& path);
 

@@ -3,20 +3,12 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 
 #include "launcher/cluster_file.hpp"
 #include "launcher/hostfile.hpp"
 
 namespace jobset::launcher {
 namespace {
-
-Result<std::string> read_file(const std::string& path, const std::string& what) {
-  std::ifstream f(path);
-  if (!f) return Error(what + " " + path + ": cannot be read");
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
 
 // --simulate-nodes N[:SLOTS]: N daemons on this machine acting as nodes.
 // Without SLOTS, the processes are spread evenly.
@@ -42,11 +34,7 @@ Result<topology::Cluster> base_nodes(const NodeSource& ns, int64_t processes) {
   if (!ns.simulate.empty()) return simulated_nodes(ns.simulate, processes);
   if (!ns.cluster_file.empty()) return load_cluster_file(ns.cluster_file);
   if (!ns.slurm_nodes.empty()) return load_slurm_nodes(ns.slurm_nodes);
-  if (!ns.hostfile.empty()) {
-    auto text = read_file(ns.hostfile, "hostfile");
-    if (!text) return text.error();
-    return parse_hostfile(*text, ns.hostfile);
-  }
+  if (!ns.hostfile.empty()) return load_hostfile(ns.hostfile);
   if (!ns.hosts.empty()) {
     auto c = parse_host_list(ns.hosts);
     if (!c) return c.error().with_context("--host");
