@@ -12,17 +12,17 @@
 #include <fstream>
 #include <iostream>
 
-#include "launcher/adhoc.hpp"
-#include "launcher/hostfile.hpp"
-#include "launcher/load.hpp"
-#include "launcher/local_daemons.hpp"
-#include "launcher/map_policy.hpp"
-#include "launcher/node_sources.hpp"
-#include "launcher/plan.hpp"
-#include "launcher/plan_svg.hpp"
-#include "launcher/run.hpp"
-#include "launcher/toml_writer.hpp"
-#include "launcher/validate.hpp"
+#include "launcher/spec/adhoc.hpp"
+#include "launcher/nodes/hostfile.hpp"
+#include "launcher/spec/load.hpp"
+#include "launcher/run/local_daemons.hpp"
+#include "launcher/plan/map_policy.hpp"
+#include "launcher/nodes/node_sources.hpp"
+#include "launcher/plan/plan.hpp"
+#include "launcher/plan/plan_svg.hpp"
+#include "launcher/run/run.hpp"
+#include "launcher/spec/toml_writer.hpp"
+#include "launcher/spec/validate.hpp"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"

@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
-#include "launcher/expand.hpp"
-#include "launcher/load.hpp"
-#include "launcher/toml_writer.hpp"
+#include "launcher/spec/expand.hpp"
+#include "launcher/spec/load.hpp"
+#include "launcher/spec/toml_writer.hpp"
 
 namespace {
 

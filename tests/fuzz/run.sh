@@ -75,7 +75,7 @@ LIBS="-ltomlplusplus -lyaml-cpp"
 
 echo "fuzz: building with $CXX in $work"
 sources=
-for f in "$srcdir"/launcher/*.cpp "$srcdir"/topology/*.cpp "$srcdir"/common/*.cpp; do
+for f in "$srcdir"/launcher/spec/*.cpp "$srcdir"/topology/*.cpp "$srcdir"/common/*.cpp; do
   test -f "$f" || continue
   case $(basename "$f") in main.cpp | cli.cpp) continue ;; esac
   sources="$sources $f"

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "launcher/load.hpp"
+#include "launcher/spec/load.hpp"
 
 namespace jobset::launcher::testing {
 

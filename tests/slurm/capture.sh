@@ -1,7 +1,7 @@
 #!/bin/bash
 # Captures what a real Slurm controller prints for `scontrol show topology`
 # and `scontrol show node` (one-line and multi-line) into DIR, for the
-# parsers in launcher/slurm_text.hpp and their tests.
+# parsers in launcher/nodes/slurm_text.hpp and their tests.
 #
 # Starts munged and slurmctld only (scontrol show node/topology need no
 # slurmd), everything under one fresh temporary directory (TEST-CLUSTERS.md

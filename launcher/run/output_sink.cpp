@@ -1,0 +1,116 @@
+#include "launcher/run/output_sink.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+namespace jobset::launcher {
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // a closed stdout: nothing sensible to do
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+OutputSink::OutputSink(OutputOptions options, Writer writer, std::function<double()> now)
+    : options_(std::move(options)), writer_(std::move(writer)), now_(std::move(now)) {}
+
+OutputSink::~OutputSink() {
+  clear_status();
+  for (auto& [path, fd] : files_) ::close(fd);
+}
+
+namespace {
+std::string timestamp(double t) {
+  time_t secs = static_cast<time_t>(t);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%03dZ ", static_cast<int>((t - std::floor(t)) * 1000));
+  return buf;
+}
+}  // namespace
+
+std::string OutputSink::decorate(const std::string& name, std::string_view data) const {
+  if (!options_.tag && !options_.timestamp) return std::string(data);
+  std::string prefix;
+  if (options_.timestamp) prefix += timestamp(now_());
+  if (options_.tag) prefix += "[" + name + "] ";
+  std::string out;
+  out.reserve(data.size() + prefix.size() * 4);
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t end = data.find('\n', pos);
+    size_t stop = end == std::string_view::npos ? data.size() : end;
+    out += prefix;
+    out.append(data.substr(pos, stop - pos));
+    out += '\n';  // a final partial line gets its newline, so tags stay at line starts
+    pos = stop + 1;
+  }
+  return out;
+}
+
+Result<int> OutputSink::file_for(const std::string& name, int attempt, int stream) {
+  std::string path = options_.dir + "/" + name + "." + std::to_string(attempt) + (stream == 1 ? ".out" : ".err");
+  auto it = files_.find(path);
+  if (it != files_.end()) return it->second;
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error("--output-dir: " + path + ": " + std::strerror(errno));
+  files_[path] = fd;
+  return fd;
+}
+
+Status OutputSink::write(const std::string& name, int attempt, int stream, std::string_view data) {
+  if (!options_.dir.empty()) {
+    auto fd = file_for(name, attempt, stream);
+    if (!fd) return fd.error();
+    writer_(*fd, options_.timestamp ? decorate(name, data) : std::string(data));
+    return {};
+  }
+  clear_status();
+  writer_(stream == 2 ? 2 : 1, decorate(name, data));
+  draw_status();
+  return {};
+}
+
+void OutputSink::message(std::string_view text) {
+  clear_status();
+  writer_(2, text);
+  draw_status();
+}
+
+void OutputSink::set_status_line(std::string line, int fd) {
+  clear_status();
+  status_ = std::move(line);
+  status_fd_ = fd;
+  draw_status();
+}
+
+void OutputSink::clear_status() {
+  if (!status_shown_) return;
+  writer_(status_fd_, "\r\033[K");
+  status_shown_ = false;
+}
+
+void OutputSink::draw_status() {
+  if (status_.empty() || status_fd_ < 0) return;
+  writer_(status_fd_, status_);
+  status_shown_ = true;
+}
+
+void OutputSink::flush() { clear_status(); }
+
+}  // namespace jobset::launcher

@@ -1,0 +1,275 @@
+// A Kubernetes JobSet manifest, read unchanged. The Job template and the
+// pod's first container become the replicated job's template; annotations
+// that mean something to placement are kept; fields that only mean
+// something to Kubernetes are accepted and listed as ignored, never
+// silently dropped. Every field is recorded under its native path so that
+// validation messages point at the YAML line.
+#include <climits>
+
+#include "launcher/spec/decode.hpp"
+
+namespace jobset::launcher {
+
+namespace {
+
+constexpr int64_t kInt32Max = INT32_MAX;
+constexpr const char* kApiVersion = "jobset.x-k8s.io/v1alpha2";
+constexpr const char* kExclusiveTopology = "alpha.jobset.sigs.k8s.io/exclusive-topology";
+constexpr const char* kNodeSelectorStrategy = "alpha.jobset.sigs.k8s.io/node-selector";
+
+// The metadata of a JobSet or of a replicated job's Job template: the two
+// placement annotations are kept, all other annotations are ignored and
+// listed. `name` receives metadata.name where it means something (the
+// JobSet's); a Job template's name is accepted and unused.
+void read_metadata(const Node& metadata, ReadContext& ctx, const std::string& native,
+                   const std::string& display, std::string* name, std::string& exclusive,
+                   std::optional<bool>& strategy) {
+  FieldReader m(metadata, native, display, ctx);
+  m.ignore({"labels", "namespace", "generateName", "uid", "resourceVersion", "generation",
+            "creationTimestamp", "managedFields", "ownerReferences", "finalizers"});
+  if (const Node* a = m.take("annotations")) {
+    FieldReader ar(*a, native, m.child_display("annotations"), ctx);
+    ar.read(kExclusiveTopology, exclusive, "exclusive_topology");
+    ar.read(kNodeSelectorStrategy, strategy, "node_selector_strategy");
+    if (a->kind == Node::Kind::kTable)
+      for (const auto& [k, v] : a->fields)
+        if (k != kExclusiveTopology && k != kNodeSelectorStrategy) ar.ignore({k});
+  }
+  if (name)
+    m.read("name", *name);
+  else
+    m.take("name", "metadata_name");
+  m.finish();
+}
+
+void read_resource_list(const Node& n, ReadContext& ctx, const std::string& native,
+                        const std::string& display, Resources& out) {
+  FieldReader r(n, native, display, ctx);
+  if (const Node* c = r.take("cpu", "cpus")) read_cpus(*c, ctx, r.child_display("cpu"), out.cpus);
+  if (const Node* m = r.take("memory")) read_memory(*m, ctx, r.child_display("memory"), out.memory);
+  r.read("nvidia.com/gpu", out.gpus, 0, 1 << 20, "gpus");
+  r.read("amd.com/gpu", out.gpus, 0, 1 << 20, "gpus");
+  r.read("google.com/tpu", out.tpus, 0, 1 << 20, "tpus");
+  r.ignore({"ephemeral-storage", "hugepages-2Mi", "hugepages-1Gi"});
+  r.finish();
+}
+
+void read_container(const Node& n, ReadContext& ctx, const std::string& native,
+                    const std::string& display, JobTemplate& t) {
+  FieldReader c(n, native, display, ctx);
+  c.read("command", t.command);
+  c.read("args", t.args);
+  c.read("workingDir", t.working_dir, "working_dir");
+  if (const Node* env = c.take("env"))
+    read_list(*env, ctx, c.child_native("env"), c.child_display("env"), "{name, value}", [&](FieldReader& e) {
+      std::string name, value;
+      e.read("name", name);
+      e.read("value", value);
+      e.ignore({"valueFrom"});
+      if (!name.empty()) t.env[name] = value;
+    });
+  if (const Node* ports = c.take("ports"))
+    read_list(*ports, ctx, c.child_native("ports"), c.child_display("ports"), "{containerPort}", [&](FieldReader& p) {
+      int64_t port = -1;
+      p.read("containerPort", port, 1, 65535);
+      p.ignore({"name", "protocol", "hostPort", "hostIP"});
+      if (port > 0) t.ports.push_back(port);
+    });
+  if (const Node* res = c.take("resources")) {
+    FieldReader r(*res, c.child_native("resources"), c.child_display("resources"), ctx);
+    // Limits are what a process may use; requests stand in where no limit is set.
+    if (const Node* req = r.take("requests"))
+      read_resource_list(*req, ctx, r.native(), r.child_display("requests"), t.resources);
+    if (const Node* lim = r.take("limits")) {
+      Resources limits;
+      read_resource_list(*lim, ctx, r.native(), r.child_display("limits"), limits);
+      if (limits.cpus > 0) t.resources.cpus = limits.cpus;
+      if (limits.memory) t.resources.memory = limits.memory;
+      if (limits.gpus) t.resources.gpus = limits.gpus;
+      if (limits.tpus) t.resources.tpus = limits.tpus;
+    }
+    r.ignore({"claims"});
+    r.finish();
+  }
+  c.take("name");
+  c.ignore({"image", "imagePullPolicy", "securityContext", "volumeMounts", "volumeDevices",
+            "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "envFrom", "stdin",
+            "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy",
+            "resizePolicy", "restartPolicy"});
+  c.finish();
+}
+
+void read_pod_spec(const Node& n, ReadContext& ctx, const std::string& native,
+                   const std::string& display, JobTemplate& t) {
+  FieldReader p(n, native, display, ctx);
+  if (const Node* cs = p.take("containers", "command")) {
+    std::string path = p.child_display("containers");
+    if (cs->kind != Node::Kind::kArray || cs->items.empty()) {
+      ctx.diags.error(cs->mark, path, "expected a list of at least one container, found " + describe(*cs));
+    } else {
+      read_container(cs->items[0], ctx, native, indexed(path, 0), t);
+      for (size_t i = 1; i < cs->items.size(); ++i)
+        ctx.diags.warning(cs->items[i].mark, indexed(path, i),
+                          "only the first container is run; this one is ignored");
+    }
+  }
+  p.read("nodeSelector", t.node_selector, "node_selector");
+  p.ignore({"hostNetwork", "dnsPolicy", "dnsConfig", "securityContext", "volumes",
+            "serviceAccountName", "serviceAccount", "tolerations", "affinity", "restartPolicy",
+            "priorityClassName", "priority", "schedulerName", "imagePullSecrets",
+            "initContainers", "terminationGracePeriodSeconds", "hostname", "subdomain",
+            "hostIPC", "hostPID", "shareProcessNamespace", "runtimeClassName",
+            "topologySpreadConstraints", "schedulingGates", "automountServiceAccountToken",
+            "enableServiceLinks", "preemptionPolicy", "nodeName", "resourceClaims"});
+  p.finish();
+}
+
+void read_pod_failure_policy(const Node& n, ReadContext& ctx, const std::string& native,
+                             const std::string& display, std::vector<PodFailureRule>& out) {
+  FieldReader policy(n, native, display, ctx);
+  if (const Node* rules = policy.take("rules"))
+    read_pod_failure_rules(*rules, ctx, policy.child_native("rules"), policy.child_display("rules"),
+                           Spelling::kCamel, out);
+  policy.finish();
+}
+
+void read_job_template(const Node& n, ReadContext& ctx, const std::string& native,
+                       const std::string& display, ReplicatedJob& rj) {
+  FieldReader jt(n, native, display, ctx);
+  if (const Node* md = jt.take("metadata"))
+    read_metadata(*md, ctx, jt.native().substr(0, jt.native().rfind('.')), jt.child_display("metadata"),
+                  nullptr, rj.exclusive_topology, rj.node_selector_strategy);
+  const Node* spec = jt.take("spec");
+  jt.finish();
+  if (!spec) return;
+  JobTemplate& t = rj.tmpl;
+  FieldReader s(*spec, native, jt.child_display("spec"), ctx);
+  s.read("parallelism", t.parallelism, 1, kInt32Max);
+  s.read("completions", t.completions, 1, kInt32Max);
+  s.read("backoffLimit", t.backoff_limit, 0, kInt32Max, "backoff_limit");
+  s.read("activeDeadlineSeconds", t.active_deadline_seconds, 1, INT64_MAX / 1000,
+         "active_deadline_seconds");
+  if (const Node* pfp = s.take("podFailurePolicy", "pod_failure_policy"))
+    read_pod_failure_policy(*pfp, ctx, s.child_native("pod_failure_policy"),
+                            s.child_display("podFailurePolicy"), t.pod_failure_policy);
+  if (const Node* mode = s.take("completionMode"))
+    if (auto m = read_string(*mode, ctx, s.child_display("completionMode")); m && *m != "Indexed")
+      ctx.diags.warning(mode->mark, s.child_display("completionMode"),
+                        "jobset always runs jobs in Indexed completion mode, found \"" + *m + "\"");
+  if (const Node* pod = s.take("template")) {
+    FieldReader pt(*pod, native, s.child_display("template"), ctx);
+    pt.ignore({"metadata"});
+    if (const Node* ps = pt.take("spec")) read_pod_spec(*ps, ctx, native, pt.child_display("spec"), t);
+    pt.finish();
+  }
+  s.ignore({"ttlSecondsAfterFinished", "suspend", "manualSelector", "selector",
+            "backoffLimitPerIndex", "maxFailedIndexes", "podReplacementPolicy", "successPolicy",
+            "managedBy"});
+  s.finish();
+}
+
+}  // namespace
+
+namespace {
+
+void read_replicated_jobs(const Node& n, ReadContext& ctx, const std::string& display,
+                          JobSet& js) {
+  if (n.kind != Node::Kind::kArray) {
+    ctx.diags.error(n.mark, display, "expected a list of replicated jobs, found " + describe(n));
+    return;
+  }
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    ReplicatedJob rj;
+    std::string native = indexed("replicated_jobs", i);
+    FieldReader r(n.items[i], native, indexed(display, i), ctx);
+    r.read("name", rj.name);
+    r.read("replicas", rj.replicas, 0, kInt32Max);
+    r.read("groupName", rj.group_name, "group_name");
+    if (const Node* deps = r.take("dependsOn", "depends_on"))
+      read_dependencies(*deps, ctx, r.child_native("depends_on"), r.child_display("dependsOn"), rj.depends_on);
+    if (const Node* t = r.take("template"))
+      read_job_template(*t, ctx, r.child_native("template"), r.child_display("template"), rj);
+    r.finish();
+    js.replicated_jobs.push_back(std::move(rj));
+  }
+}
+
+void read_spec(const Node& n, ReadContext& ctx, JobSet& js) {
+  FieldReader s(n, "", "spec", ctx);
+  if (const Node* rjs = s.take("replicatedJobs", "replicated_jobs"))
+    read_replicated_jobs(*rjs, ctx, s.child_display("replicatedJobs"), js);
+  if (const Node* net = s.take("network")) {
+    FieldReader r(*net, "network", s.child_display("network"), ctx);
+    r.read("enableDNSHostnames", js.network.enable_dns_hostnames, "enable_dns_hostnames");
+    r.read("subdomain", js.network.subdomain);
+    r.read("publishNotReadyAddresses", js.network.publish_not_ready_addresses,
+           "publish_not_ready_addresses");
+    r.finish();
+  }
+  if (const Node* sp = s.take("successPolicy", "success_policy")) {
+    FieldReader r(*sp, "success_policy", s.child_display("successPolicy"), ctx);
+    r.read_enum("operator", js.success_policy.op);
+    r.read("targetReplicatedJobs", js.success_policy.target_replicated_jobs, "target_replicated_jobs");
+    r.finish();
+  }
+  if (const Node* fp = s.take("failurePolicy", "failure_policy")) {
+    FailurePolicy policy;
+    FieldReader r(*fp, "failure_policy", s.child_display("failurePolicy"), ctx);
+    r.read("maxRestarts", policy.max_restarts, 0, kInt32Max, "max_restarts");
+    r.read_enum("restartStrategy", policy.restart_strategy, "restart_strategy");
+    if (const Node* rules = r.take("rules"))
+      read_failure_rules(*rules, ctx, r.child_display("rules"), Spelling::kCamel, policy.rules);
+    r.finish();
+    js.failure_policy = policy;
+  }
+  if (const Node* sp = s.take("startupPolicy", "startup_policy")) {
+    FieldReader r(*sp, "startup_policy", s.child_display("startupPolicy"), ctx);
+    r.read_enum("startupPolicyOrder", js.startup_order, "startup_policy_order");
+    r.finish();
+  }
+  if (const Node* co = s.take("coordinator")) {
+    Coordinator c;
+    FieldReader r(*co, "coordinator", s.child_display("coordinator"), ctx);
+    r.require("replicatedJob", "the replicated job of the coordinator process");
+    r.read("replicatedJob", c.replicated_job, "replicated_job");
+    r.read("jobIndex", c.job_index, 0, kInt32Max, "job_index");
+    r.read("podIndex", c.pod_index, 0, kInt32Max, "pod_index");
+    r.finish();
+    js.coordinator = c;
+  }
+  s.read("suspend", js.suspend);
+  s.read("ttlSecondsAfterFinished", js.ttl_seconds_after_finished, 0, kInt32Max,
+         "ttl_seconds_after_finished");
+  s.read("managedBy", js.managed_by, "managed_by");
+  s.finish();
+}
+
+}  // namespace
+
+JobSet decode_kubernetes(const Node& root, ReadContext& ctx) {
+  JobSet js;
+  FieldReader r(root, "", "", ctx);
+  std::string api, kind;
+  const Node* api_node = r.take("apiVersion");
+  const Node* kind_node = r.take("kind");
+  if (api_node) api = read_string(*api_node, ctx, "apiVersion").value_or("");
+  if (kind_node) kind = read_string(*kind_node, ctx, "kind").value_or("");
+  if (kind != "JobSet") {
+    ctx.diags.error(kind_node ? kind_node->mark : root.mark, "kind",
+                    "expected a Kubernetes JobSet (kind: JobSet), found " +
+                        (kind_node ? describe(*kind_node) : std::string("no kind")));
+    return js;
+  }
+  if (api != kApiVersion)
+    ctx.diags.error(api_node ? api_node->mark : root.mark, "apiVersion",
+                    std::string("expected \"") + kApiVersion + "\", found " +
+                        (api_node ? describe(*api_node) : std::string("no apiVersion")));
+  if (const Node* md = r.take("metadata"))
+    read_metadata(*md, ctx, "", "metadata", &js.name, js.exclusive_topology, js.node_selector_strategy);
+  if (const Node* spec = r.take("spec")) read_spec(*spec, ctx, js);
+  r.ignore({"status"});
+  r.finish();
+  return js;
+}
+
+}  // namespace jobset::launcher

@@ -1,0 +1,101 @@
+// Typed, position-aware reading of one table of a parsed file. Each read
+// records where the field was (for later validation messages), checks the
+// type, and remembers the key as known; finish() then warns about every
+// key nobody read, with a did-you-mean among the known ones. Errors are
+// collected, never thrown, so one pass reports every problem of a file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "launcher/spec/document.hpp"
+#include "launcher/spec/spec.hpp"
+
+namespace jobset::launcher {
+
+// Shared by every reader of one file.
+struct ReadContext {
+  Diagnostics& diags;
+  SourceMap& where;
+  std::vector<std::string> ignored;  // Kubernetes-only fields seen, by display path
+};
+
+// Accessors for single values. They report "expected ..., found ..." at the
+// node and return nothing when the node does not hold that type. YAML plain
+// scalars convert; quoted YAML scalars and TOML strings are only strings.
+std::optional<int64_t> read_int(const Node& n, ReadContext& ctx, const std::string& path,
+                                int64_t min, int64_t max);
+std::optional<bool> read_bool(const Node& n, ReadContext& ctx, const std::string& path);
+std::optional<std::string> read_string(const Node& n, ReadContext& ctx, const std::string& path);
+std::optional<double> read_number(const Node& n, ReadContext& ctx, const std::string& path);
+void read_strings(const Node& n, ReadContext& ctx, const std::string& path,
+                  std::vector<std::string>& out);
+
+class FieldReader {
+ public:
+  // `native` is the model's path of this table ("replicated_jobs[0]"),
+  // `display` how the file spells it ("spec.replicatedJobs[0]"). A node
+  // that is not a table is reported, and every read then finds nothing.
+  FieldReader(const Node& table, std::string native, std::string display, ReadContext& ctx);
+
+  // The value of `key` (spelled as in the file), or null when absent. The
+  // field is recorded under `native_key` (default: `key`).
+  const Node* take(const std::string& key, const std::string& native_key = "");
+
+  void read(const std::string& key, std::string& out, const std::string& native_key = "");
+  void read(const std::string& key, bool& out, const std::string& native_key = "");
+  void read(const std::string& key, std::optional<bool>& out, const std::string& native_key = "");
+  void read(const std::string& key, int64_t& out, int64_t min, int64_t max,
+            const std::string& native_key = "");
+  void read(const std::string& key, std::optional<int64_t>& out, int64_t min, int64_t max,
+            const std::string& native_key = "");
+  void read(const std::string& key, std::vector<std::string>& out,
+            const std::string& native_key = "");
+  void read(const std::string& key, std::map<std::string, std::string>& out,
+            const std::string& native_key = "");
+  void read(const std::string& key, std::vector<int64_t>& out, int64_t min, int64_t max,
+            const std::string& native_key = "");
+
+  // An enum of spec.hpp, spelled as in the Kubernetes API.
+  template <typename E>
+  void read_enum(const std::string& key, E& out, const std::string& native_key = "") {
+    const Node* n = take(key, native_key);
+    if (!n) return;
+    auto s = read_string(*n, ctx_, child_display(key));
+    if (!s) return;
+    if (!parse_enum(*s, out)) bad_enum(*n, key, *s, enum_names(out));
+  }
+
+  // Reports a missing field that has no default (as in Kubernetes).
+  void require(const std::string& key, const std::string& what);
+
+  // Accept `keys` without meaning: each present one is listed as ignored.
+  void ignore(const std::vector<std::string>& keys);
+
+  // Warn about every key no read asked for.
+  void finish();
+
+  std::string child_native(const std::string& native_key) const;
+  std::string child_display(const std::string& key) const;
+  const std::string& native() const { return native_; }
+  const std::string& display() const { return display_; }
+  bool is_table() const { return table_ != nullptr; }
+  ReadContext& ctx() { return ctx_; }
+
+ private:
+  void record_items(const Node& list, const std::string& key, const std::string& native_key);
+  void bad_enum(const Node& n, const std::string& key, const std::string& found,
+                const std::vector<std::string>& names);
+
+  const Node* table_ = nullptr;
+  std::string native_;
+  std::string display_;
+  ReadContext& ctx_;
+  std::vector<std::string> known_;
+  std::vector<bool> used_;
+};
+
+}  // namespace jobset::launcher

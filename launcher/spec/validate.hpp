@@ -1,0 +1,27 @@
+// The JobSet rules that span fields (JOBSET-SEMANTICS.md, "Bad input"):
+// names and generated names, references between replicated jobs, policies,
+// the coordinator. Each problem becomes a Diagnostic at the position the
+// SourceMap recorded for the field, so the user sees file:line:column.
+// Types and ranges of single fields are the decoders' job.
+#pragma once
+
+#include "launcher/spec/diagnostic.hpp"
+#include "launcher/spec/spec.hpp"
+
+namespace jobset::launcher {
+
+// Fills what the Kubernetes webhook defaults (failure rule names).
+void apply_defaults(JobSet& js);
+
+void validate(const JobSet& js, const SourceMap& where, Diagnostics& diags);
+
+// The longest process name a replicated job generates may have at most this
+// many characters: 63 for a DNS label, less the 6 Kubernetes keeps for the
+// pod's random suffix (so that files valid here stay valid on Kubernetes).
+inline constexpr size_t kMaxProcessNameLength = 57;
+inline constexpr size_t kMaxDnsLabelLength = 63;
+
+// Empty when `s` is a DNS-1035 label; otherwise why not.
+std::string dns1035_problem(const std::string& s);
+
+}  // namespace jobset::launcher

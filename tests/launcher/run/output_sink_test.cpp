@@ -1,0 +1,94 @@
+// Output as the user sees it: tags, timestamps, partial last lines, the
+// status line never mixed into program output, per-process files.
+#include "launcher/run/output_sink.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+using namespace jobset::launcher;
+
+namespace {
+
+struct Capture {
+  std::vector<std::pair<int, std::string>> writes;
+  OutputSink::Writer writer() {
+    return [this](int fd, std::string_view b) { writes.emplace_back(fd, std::string(b)); };
+  }
+  std::string on(int fd) const {
+    std::string s;
+    for (const auto& [f, b] : writes)
+      if (f == fd) s += b;
+    return s;
+  }
+};
+
+double fixed_time() { return 1795881600.25; }  // 2026-11-28T16:00:00.250Z
+
+}  // namespace
+
+TEST_CASE("output: untagged lines pass through unchanged, stdout and stderr apart") {
+  Capture c;
+  OutputSink sink({}, c.writer(), fixed_time);
+  REQUIRE(sink.write("js-w-0-0", 0, 1, "a\nb\n").ok());
+  REQUIRE(sink.write("js-w-0-0", 0, 2, "err\n").ok());
+  REQUIRE(sink.write("js-w-0-0", 0, 1, "partial").ok());
+  CHECK(c.on(1) == "a\nb\npartial");
+  CHECK(c.on(2) == "err\n");
+}
+
+TEST_CASE("output: --tag-output prefixes every line, a partial last line gets its newline") {
+  Capture c;
+  OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), fixed_time);
+  REQUIRE(sink.write("js-w-0-1", 0, 1, "one\ntwo\n").ok());
+  REQUIRE(sink.write("js-w-0-1", 0, 1, "end").ok());
+  CHECK(c.on(1) == "[js-w-0-1] one\n[js-w-0-1] two\n[js-w-0-1] end\n");
+}
+
+TEST_CASE("output: --timestamp-output prefixes the UTC time with milliseconds") {
+  Capture c;
+  OutputSink sink({.tag = true, .timestamp = true, .dir = ""}, c.writer(), fixed_time);
+  REQUIRE(sink.write("p", 0, 1, "x\n").ok());
+  CHECK(c.on(1) == "2026-11-28T16:00:00.250Z [p] x\n");
+}
+
+TEST_CASE("output: the status line is erased before output and drawn again after") {
+  Capture c;
+  OutputSink sink({}, c.writer(), fixed_time);
+  sink.set_status_line("status 1", 2);
+  REQUIRE(sink.write("p", 0, 1, "line\n").ok());
+  sink.message("jobset: note\n");
+  sink.flush();
+  std::vector<std::pair<int, std::string>> expected = {
+      {2, "status 1"}, {2, "\r\033[K"}, {1, "line\n"}, {2, "status 1"},
+      {2, "\r\033[K"}, {2, "jobset: note\n"}, {2, "status 1"}, {2, "\r\033[K"}};
+  CHECK(c.writes == expected);
+}
+
+TEST_CASE("output: --output-dir writes one file per process, stream and attempt") {
+  char tmpl[] = "/tmp/jobset-out-XXXXXX";
+  std::filesystem::path dir = mkdtemp(tmpl);
+  {
+    OutputSink sink({.dir = (dir / "sub").string()}, write_all, fixed_time);
+    REQUIRE(sink.write("js-w-0-0", 0, 1, "first\n").ok());
+    REQUIRE(sink.write("js-w-0-0", 1, 1, "second\n").ok());
+    REQUIRE(sink.write("js-w-0-0", 1, 2, "oops\n").ok());
+    REQUIRE(sink.write("js-w-0-0", 1, 1, "more\n").ok());
+  }
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream f(p);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  };
+  CHECK(slurp(dir / "sub/js-w-0-0.0.out") == "first\n");
+  CHECK(slurp(dir / "sub/js-w-0-0.1.out") == "second\nmore\n");
+  CHECK(slurp(dir / "sub/js-w-0-0.1.err") == "oops\n");
+  std::filesystem::remove_all(dir);
+  OutputSink bad({.dir = "/proc/no/such/dir"}, write_all, fixed_time);
+  auto s = bad.write("p", 0, 1, "x\n");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message().find("--output-dir: /proc/no/such/dir/p.0.out:") == 0);
+}
