@@ -55,33 +55,6 @@ void close_all(std::initializer_list<int> fds) {
 
 std::string_view env_name(std::string_view entry) { return entry.substr(0, entry.find('=')); }
 
-std::string joined(const std::vector<int32_t>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s;
-}
-
-// The spec with the device variables of its GPUs and accelerators added
-// (what the CUDA, ROCm and TPU runtimes read), when it has any. A value
-// the spec already sets (the JobSet file's env, -x) is the user's choice
-// and stays.
-const ProcessSpec& with_device_env(const ProcessSpec& spec, ProcessSpec& storage) {
-  if (spec.gpus.empty() && spec.tpus.empty()) return spec;
-  storage = spec;
-  auto add = [&](const char* name, const std::vector<int32_t>& devices) {
-    for (const auto& [k, v] : spec.env)
-      if (k == name) return;
-    storage.env.emplace_back(name, joined(devices));
-  };
-  if (!spec.gpus.empty()) {
-    add("CUDA_VISIBLE_DEVICES", spec.gpus);
-    add("ROCR_VISIBLE_DEVICES", spec.gpus);
-  }
-  if (!spec.tpus.empty()) add("TPU_VISIBLE_CHIPS", spec.tpus);
-  add("JOBSET_ACCELERATORS", spec.gpus.empty() ? spec.tpus : spec.gpus);
-  return storage;
-}
-
 // A CPU set for sched_setaffinity, made before the child exists (the
 // vfork child must not allocate). Empty when the spec is not bound.
 struct Affinity {
@@ -171,9 +144,7 @@ std::vector<char*> Spawner::build_env(const ProcessSpec& spec, std::vector<std::
   return envp;
 }
 
-Result<Spawner::Child> Spawner::spawn(const ProcessSpec& requested) {
-  ProcessSpec extended;
-  const ProcessSpec& spec = with_device_env(requested, extended);
+Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec) {
   if (spec.argv.empty()) return Error("empty command");
   if (devnull_ < 0) return Error("cannot open /dev/null");
   bool vfork_mode = mode_ == Mode::kVfork;

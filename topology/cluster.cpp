@@ -16,4 +16,10 @@ int64_t Cluster::total_slots() const {
   return total;
 }
 
+bool is_local(const Node& node) {
+  auto it = node.labels.find("local");
+  return it != node.labels.end() &&
+         (it->second == "true" || it->second == "1" || it->second == "yes");
+}
+
 }  // namespace jobset::topology

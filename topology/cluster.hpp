@@ -51,4 +51,8 @@ struct Cluster {
   bool operator==(const Cluster&) const = default;
 };
 
+// Whether a node is marked to run on this machine (label local=true|1|yes):
+// its daemon is started here, as a simulated node, not over ssh or srun.
+bool is_local(const Node& node);
+
 }  // namespace jobset::topology

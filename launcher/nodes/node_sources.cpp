@@ -102,9 +102,4 @@ Status attach_this_machine(topology::Cluster& cluster, const topology::MapPolicy
   return {};
 }
 
-bool is_local(const topology::Node& node) {
-  auto it = node.labels.find("local");
-  return it != node.labels.end() && (it->second == "true" || it->second == "1" || it->second == "yes");
-}
-
 }  // namespace jobset::launcher

@@ -41,7 +41,4 @@ bool is_this_machine(const NodeSource& source);
 // model, as with --node-topology.
 Status attach_this_machine(topology::Cluster& cluster, const topology::MapPolicy& policy, bool devices);
 
-// Whether a node is marked to run on this machine (label local=true|1|yes).
-bool is_local(const topology::Node& node);
-
 }  // namespace jobset::launcher

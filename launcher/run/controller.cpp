@@ -15,17 +15,22 @@ struct ProcTransition {
   const char* why;
 };
 constexpr ProcTransition kProcessTransitions[] = {
-    {ProcState::kPending, ProcState::kStarting, "its replicated job may start (startup policy, depends_on, parallelism)"},
+    {ProcState::kPending, ProcState::kStarting,
+     "its replicated job may start (startup policy, depends_on, parallelism)"},
     {ProcState::kStarting, ProcState::kRunning, "the daemon reports the exec succeeded"},
     {ProcState::kStarting, ProcState::kSucceeded, "it exited 0 before its start was reported"},
     {ProcState::kStarting, ProcState::kFailed, "spawn failed, or it exited non-zero at once"},
     {ProcState::kRunning, ProcState::kSucceeded, "exit code 0"},
-    {ProcState::kRunning, ProcState::kFailed, "non-zero exit code, or killed by a signal (128+signal)"},
-    {ProcState::kStarting, ProcState::kStopping, "its job failed, the JobSet succeeded, failed or restarts"},
-    {ProcState::kRunning, ProcState::kStopping, "its job failed, the JobSet succeeded, failed or restarts"},
+    {ProcState::kRunning, ProcState::kFailed,
+     "non-zero exit code, or killed by a signal (128+signal)"},
+    {ProcState::kStarting, ProcState::kStopping,
+     "its job failed, the JobSet succeeded, failed or restarts"},
+    {ProcState::kRunning, ProcState::kStopping,
+     "its job failed, the JobSet succeeded, failed or restarts"},
     {ProcState::kStopping, ProcState::kSucceeded, "stopped; exited 0 on TERM"},
     {ProcState::kStopping, ProcState::kFailed, "stopped (not counted toward backoff_limit)"},
-    {ProcState::kFailed, ProcState::kStarting, "retried in place: backoff_limit not exceeded, or an Ignore rule"},
+    {ProcState::kFailed, ProcState::kStarting,
+     "retried in place: backoff_limit not exceeded, or an Ignore rule"},
     // A restart (JobSet or job) makes every process new.
     {ProcState::kSucceeded, ProcState::kPending, "restart"},
     {ProcState::kFailed, ProcState::kPending, "restart"},
@@ -57,18 +62,31 @@ bool exit_code_matches(const OnExitCodes& oc, int code) {
 
 const char* to_string(ProcState s) {
   switch (s) {
-    case ProcState::kPending: return "Pending";
-    case ProcState::kStarting: return "Starting";
-    case ProcState::kRunning: return "Running";
-    case ProcState::kSucceeded: return "Succeeded";
-    case ProcState::kFailed: return "Failed";
-    case ProcState::kStopping: return "Stopping";
+    case ProcState::kPending:
+      return "Pending";
+    case ProcState::kStarting:
+      return "Starting";
+    case ProcState::kRunning:
+      return "Running";
+    case ProcState::kSucceeded:
+      return "Succeeded";
+    case ProcState::kFailed:
+      return "Failed";
+    case ProcState::kStopping:
+      return "Stopping";
   }
   return "?";
 }
 
 Controller::Controller(const JobSet& js, const Expansion& ex, ControllerOptions options)
     : js_(js), ex_(ex), options_(options), procs_(ex.processes.size()) {
+  // The rules' message patterns, compiled once per run (validate() checked them).
+  if (js.failure_policy)
+    for (const FailurePolicyRule& rule : js.failure_policy->rules) {
+      std::vector<std::regex> compiled;
+      for (const std::string& p : rule.on_job_failure_message_patterns) compiled.emplace_back(p);
+      rule_patterns_.push_back(std::move(compiled));
+    }
   for (size_t r = 0; r < js.replicated_jobs.size(); ++r) {
     first_job_of_rjob_.push_back(jobs_.size());
     for (int32_t j = 0; j < js.replicated_jobs[r].replicas; ++j) {
@@ -113,7 +131,9 @@ void Controller::transition(int32_t rank, ProcState to) {
 }
 
 void Controller::event(double now, std::string kind, std::string subject, std::string detail) {
-  actions_.emplace_back(std::in_place_type<EventRecord>, EventRecord{now, std::move(kind), std::move(subject), std::move(detail), attempt_});
+  actions_.emplace_back(
+      std::in_place_type<EventRecord>,
+      EventRecord{now, std::move(kind), std::move(subject), std::move(detail), attempt_});
 }
 
 std::vector<Action> Controller::take_actions() {
@@ -181,7 +201,8 @@ void Controller::start_eligible(double now) {
     for (size_t j = first_job_of_rjob_[r]; j < first_job_of_rjob_[r + 1]; ++j) {
       if (jobs_[j].state != Job::State::kActive) continue;
       std::vector<int32_t> ranks = ranks_of_job(j);
-      int64_t running = std::count_if(ranks.begin(), ranks.end(), [&](int32_t k) { return live(procs_[k].state); });
+      int64_t running = std::count_if(ranks.begin(), ranks.end(),
+                                      [&](int32_t k) { return live(procs_[k].state); });
       for (int32_t k : ranks) {
         if (running >= parallelism) break;
         if (procs_[k].state != ProcState::kPending) continue;
@@ -202,7 +223,8 @@ void Controller::start(double now) {
 
 void Controller::process_started(uint64_t launch, double now) {
   int32_t rank = rank_of(launch);
-  if (rank < 0 || procs_[rank].launch != launch || procs_[rank].state != ProcState::kStarting) return;
+  if (rank < 0 || procs_[rank].launch != launch || procs_[rank].state != ProcState::kStarting)
+    return;
   transition(rank, ProcState::kRunning);
   event(now, "process_started", ex_.processes[rank].name, "");
   start_eligible(now);  // may make a replicated job Ready for those waiting on it
@@ -224,7 +246,8 @@ void Controller::process_lost(uint64_t launch, const std::string& why, double no
   int32_t rank = rank_of(launch);
   if (rank < 0) return;
   Proc& p = procs_[rank];
-  if (p.launch != launch || p.state == ProcState::kStopping || std::count(stopping_.begin(), stopping_.end(), launch)) {
+  if (p.launch != launch || p.state == ProcState::kStopping ||
+      std::count(stopping_.begin(), stopping_.end(), launch)) {
     process_exited(launch, 0, 9, now);
     return;
   }
@@ -242,7 +265,8 @@ void Controller::process_exited(uint64_t launch, int exit_code, int signal, doub
   bool was_stopping = std::erase(stopping_, launch) > 0;
   if (p.launch == launch && live(p.state)) {
     const std::string& name = ex_.processes[rank].name;
-    std::string how = signal ? "killed by signal " + std::to_string(signal) : "exit code " + std::to_string(exit_code);
+    std::string how = signal ? "killed by signal " + std::to_string(signal)
+                             : "exit code " + std::to_string(exit_code);
     event(now, "process_exited", name, how);
     if (was_stopping || p.state == ProcState::kStopping) {
       transition(rank, code == 0 ? ProcState::kSucceeded : ProcState::kFailed);
@@ -251,9 +275,13 @@ void Controller::process_exited(uint64_t launch, int exit_code, int signal, doub
       size_t j = job_of(rank);
       std::vector<int32_t> ranks = ranks_of_job(j);
       if (jobs_[j].state == Job::State::kActive &&
-          std::all_of(ranks.begin(), ranks.end(), [&](int32_t k) { return procs_[k].state == ProcState::kSucceeded; })) {
+          std::all_of(ranks.begin(), ranks.end(),
+                      [&](int32_t k) { return procs_[k].state == ProcState::kSucceeded; })) {
         jobs_[j].state = Job::State::kSucceeded;
-        event(now, "job_succeeded", js_.name + "-" + js_.replicated_jobs[jobs_[j].rjob].name + "-" + std::to_string(jobs_[j].index), "");
+        event(now, "job_succeeded",
+              js_.name + "-" + js_.replicated_jobs[jobs_[j].rjob].name + "-" +
+                  std::to_string(jobs_[j].index),
+              "");
       }
     } else {
       on_process_failure(rank, code, name + " " + how, now);
@@ -269,12 +297,16 @@ void Controller::settle(double now) {
   start_eligible(now);
   check_success(now);
   if (!outcome_ && !any_live() && !restart_pending_)
-    decide(Outcome{false, "Stuck", js_.name + " cannot go on: nothing runs and nothing may start (check depends_on)", 1}, now);
+    decide(
+        Outcome{false, "Stuck",
+                js_.name + " cannot go on: nothing runs and nothing may start (check depends_on)",
+                1},
+        now);
 }
 
 // Pod failure policy first (first matching rule), then backoff_limit.
-void Controller::on_process_failure(int32_t rank, int exit_code, const std::string& what, double now,
-                                    bool disrupted) {
+void Controller::on_process_failure(int32_t rank, int exit_code, const std::string& what,
+                                    double now, bool disrupted) {
   size_t j = job_of(rank);
   Job& job = jobs_[j];
   transition(rank, ProcState::kFailed);
@@ -285,10 +317,11 @@ void Controller::on_process_failure(int32_t rank, int exit_code, const std::stri
   for (; rule_index < t.pod_failure_policy.size(); ++rule_index) {
     const PodFailureRule& r = t.pod_failure_policy[rule_index];
     bool by_code = r.on_exit_codes && !disrupted && exit_code_matches(*r.on_exit_codes, exit_code);
-    bool by_condition = disrupted && std::any_of(r.on_pod_conditions.begin(), r.on_pod_conditions.end(),
-                                                 [](const PodCondition& c) {
-                                                   return c.type == "DisruptionTarget" && c.status == "True";
-                                                 });
+    bool by_condition =
+        disrupted && std::any_of(r.on_pod_conditions.begin(), r.on_pod_conditions.end(),
+                                 [](const PodCondition& c) {
+                                   return c.type == "DisruptionTarget" && c.status == "True";
+                                 });
     if (by_code || by_condition) {
       action = r.action;
       break;
@@ -296,30 +329,36 @@ void Controller::on_process_failure(int32_t rank, int exit_code, const std::stri
   }
   if (action == PodFailureAction::kFailJob || action == PodFailureAction::kFailIndex) {
     fail_job(j, "PodFailurePolicy",
-             what + " matching FailJob rule at index " + std::to_string(rule_index), exit_code, now);
+             what + " matching FailJob rule at index " + std::to_string(rule_index), exit_code,
+             now);
   } else if (action == PodFailureAction::kIgnore) {
     event(now, "process_failure_ignored", ex_.processes[rank].name, what);
     spawn(rank, now);
     return;
   } else if (++job.failures > t.backoff_limit) {
-    fail_job(j, "BackoffLimitExceeded", std::string(kBackoffMessage) + " (" + std::to_string(t.backoff_limit) + "): " + what, exit_code, now);
+    fail_job(j, "BackoffLimitExceeded",
+             std::string(kBackoffMessage) + " (" + std::to_string(t.backoff_limit) + "): " + what,
+             exit_code, now);
   } else {
     event(now, "process_retry", ex_.processes[rank].name,
-          what + "; retry " + std::to_string(job.failures) + " of " + std::to_string(t.backoff_limit));
+          what + "; retry " + std::to_string(job.failures) + " of " +
+              std::to_string(t.backoff_limit));
     spawn(rank, now);
     return;
   }
   handle_failed_jobs(now);
 }
 
-void Controller::fail_job(size_t j, const std::string& reason, const std::string& message, int exit_code, double now) {
+void Controller::fail_job(size_t j, const std::string& reason, const std::string& message,
+                          int exit_code, double now) {
   Job& job = jobs_[j];
   job.state = Job::State::kFailed;
   job.reason = reason;
   job.message = message;
   job.failed_at = now;
   job.exit_code = exit_code;
-  event(now, "job_failed", js_.name + "-" + js_.replicated_jobs[job.rjob].name + "-" + std::to_string(job.index),
+  event(now, "job_failed",
+        js_.name + "-" + js_.replicated_jobs[job.rjob].name + "-" + std::to_string(job.index),
         reason + ": " + message);
   stop_live(ranks_of_job(j));
 }
@@ -333,7 +372,8 @@ void Controller::stop_live(const std::vector<int32_t>& ranks) {
     stopping_.push_back(p.launch);
     kill.launches.push_back(p.launch);
   }
-  if (!kill.launches.empty()) actions_.emplace_back(std::in_place_type<KillAction>, std::move(kill));
+  if (!kill.launches.empty())
+    actions_.emplace_back(std::in_place_type<KillAction>, std::move(kill));
 }
 
 // ---- JobSet failure policy -------------------------------------------------
@@ -348,26 +388,32 @@ void Controller::handle_failed_jobs(double now) {
   const Job* first = nullptr;
   size_t first_index = 0;
   for (size_t j = 0; j < jobs_.size(); ++j)
-    if (jobs_[j].state == Job::State::kFailed && (!first || jobs_[j].failed_at < first->failed_at)) {
+    if (jobs_[j].state == Job::State::kFailed &&
+        (!first || jobs_[j].failed_at < first->failed_at)) {
       first = &jobs_[j];
       first_index = j;
     }
   if (!first) return;
-  const std::string job_name = js_.name + "-" + js_.replicated_jobs[first->rjob].name + "-" + std::to_string(first->index);
-  const std::string failed = "job " + job_name + " failed (" + first->reason + "): " + first->message;
+  const std::string job_name =
+      js_.name + "-" + js_.replicated_jobs[first->rjob].name + "-" + std::to_string(first->index);
+  const std::string failed =
+      "job " + job_name + " failed (" + first->reason + "): " + first->message;
   if (!js_.failure_policy) {
     decide(Outcome{false, "FailedJobs", failed, first->exit_code}, now);
     return;
   }
   FailureAction action = FailureAction::kRestartJobSet;
   std::string rule_name = "default";
-  for (const FailurePolicyRule& r : js_.failure_policy->rules) {
+  for (size_t k = 0; k < js_.failure_policy->rules.size(); ++k) {
+    const FailurePolicyRule& r = js_.failure_policy->rules[k];
+    const std::vector<std::regex>& patterns = rule_patterns_[k];
     auto in = [](const std::vector<std::string>& v, const std::string& s) {
       return v.empty() || std::find(v.begin(), v.end(), s) != v.end();
     };
-    bool pattern = r.on_job_failure_message_patterns.empty() ||
-                   std::any_of(r.on_job_failure_message_patterns.begin(), r.on_job_failure_message_patterns.end(),
-                               [&](const std::string& p) { return std::regex_search(first->message, std::regex(p)); });
+    bool pattern =
+        patterns.empty() || std::any_of(patterns.begin(), patterns.end(), [&](const std::regex& p) {
+          return std::regex_search(first->message, p);
+        });
     if (in(r.on_job_failure_reasons, first->reason) && pattern &&
         in(r.target_replicated_jobs, js_.replicated_jobs[first->rjob].name)) {
       action = r.action;
@@ -375,15 +421,22 @@ void Controller::handle_failed_jobs(double now) {
       break;
     }
   }
-  event(now, "failure_policy", job_name, std::string(to_string(action)) + " (rule " + rule_name + ")");
+  event(now, "failure_policy", job_name,
+        std::string(to_string(action)) + " (rule " + rule_name + ")");
   bool counts = action == FailureAction::kRestartJobSet || action == FailureAction::kRestartJob;
   if (action == FailureAction::kFailJobSet) {
-    decide(Outcome{false, "FailedJobs", failed + " (failure policy rule " + rule_name + ": FailJobSet)", first->exit_code}, now);
+    decide(
+        Outcome{false, "FailedJobs",
+                failed + " (failure policy rule " + rule_name + ": FailJobSet)", first->exit_code},
+        now);
   } else if (counts && restarts_counted_ >= max_restarts()) {
-    decide(Outcome{false, "ReachedMaxRestarts",
-                   failed + "; no restart left (max_restarts " + std::to_string(max_restarts()) + ")", first->exit_code},
-           now);
-  } else if (action == FailureAction::kRestartJob || action == FailureAction::kRestartJobAndIgnoreMaxRestarts) {
+    decide(
+        Outcome{false, "ReachedMaxRestarts",
+                failed + "; no restart left (max_restarts " + std::to_string(max_restarts()) + ")",
+                first->exit_code},
+        now);
+  } else if (action == FailureAction::kRestartJob ||
+             action == FailureAction::kRestartJobAndIgnoreMaxRestarts) {
     restart_job(first_index, counts, failed, now);
   } else {
     restart_jobset(counts, failed, now);
@@ -406,7 +459,8 @@ void Controller::restart_jobset(bool counts, const std::string& why, double now)
     procs_[k].launch = 0;
   }
   for (Job& j : jobs_) j = Job{Job::State::kActive, j.rjob, j.index, 0, std::nullopt, "", "", 0, 1};
-  bool blocking = js_.failure_policy && js_.failure_policy->restart_strategy == RestartStrategy::kBlockingRecreate;
+  bool blocking = js_.failure_policy &&
+                  js_.failure_policy->restart_strategy == RestartStrategy::kBlockingRecreate;
   restart_pending_ = blocking && any_live();
   start_eligible(now);
 }
@@ -418,7 +472,8 @@ void Controller::restart_job(size_t job, bool counts, const std::string& why, do
   if (counts) ++restarts_counted_;
   attempt_ = restarts_;
   Job& j = jobs_[job];
-  event(now, "job_restart", js_.name + "-" + js_.replicated_jobs[j.rjob].name + "-" + std::to_string(j.index), why);
+  event(now, "job_restart",
+        js_.name + "-" + js_.replicated_jobs[j.rjob].name + "-" + std::to_string(j.index), why);
   std::vector<int32_t> ranks = ranks_of_job(job);
   stop_live(ranks);
   for (int32_t k : ranks) {
@@ -435,12 +490,15 @@ void Controller::restart_job(size_t job, bool counts, const std::string& why, do
 // Only evaluated when no job has failed in this pass.
 void Controller::check_success(double now) {
   if (outcome_) return;
-  if (std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == Job::State::kFailed; })) return;
+  if (std::any_of(jobs_.begin(), jobs_.end(),
+                  [](const Job& j) { return j.state == Job::State::kFailed; }))
+    return;
   const SuccessPolicy& sp = js_.success_policy;
   bool all = true, any = false;
   for (size_t r = 0; r < js_.replicated_jobs.size(); ++r) {
     const auto& targets = sp.target_replicated_jobs;
-    if (!targets.empty() && std::find(targets.begin(), targets.end(), js_.replicated_jobs[r].name) == targets.end())
+    if (!targets.empty() &&
+        std::find(targets.begin(), targets.end(), js_.replicated_jobs[r].name) == targets.end())
       continue;
     for (size_t j = first_job_of_rjob_[r]; j < first_job_of_rjob_[r + 1]; ++j) {
       bool ok = jobs_[j].state == Job::State::kSucceeded;
@@ -453,7 +511,8 @@ void Controller::check_success(double now) {
 }
 
 void Controller::decide(Outcome o, double now) {
-  event(now, o.success ? "jobset_completed" : "jobset_failed", js_.name, o.reason + ": " + o.message);
+  event(now, o.success ? "jobset_completed" : "jobset_failed", js_.name,
+        o.reason + ": " + o.message);
   outcome_ = std::move(o);
   std::vector<int32_t> all(procs_.size());
   for (size_t k = 0; k < all.size(); ++k) all[k] = static_cast<int32_t>(k);
@@ -481,7 +540,8 @@ void Controller::tick(double now) {
     const auto& ads = js_.replicated_jobs[jobs_[j].rjob].tmpl.active_deadline_seconds;
     if (jobs_[j].state != Job::State::kActive || !ads || !jobs_[j].started_at) continue;
     if (now < *jobs_[j].started_at + static_cast<double>(*ads)) continue;
-    fail_job(j, "DeadlineExceeded", std::string(kDeadlineMessage) + " (" + std::to_string(*ads) + " s)", 124, now);
+    fail_job(j, "DeadlineExceeded",
+             std::string(kDeadlineMessage) + " (" + std::to_string(*ads) + " s)", 124, now);
     failed = true;
   }
   if (failed) handle_failed_jobs(now);
@@ -492,7 +552,8 @@ void Controller::interrupt(int signo, double now) {
   if (signo == 0)
     decide(Outcome{false, "Timeout", "--timeout expired; every process was stopped", 124}, now);
   else
-    decide(Outcome{false, "Interrupted", "interrupted by signal " + std::to_string(signo) + "; every process was stopped",
+    decide(Outcome{false, "Interrupted",
+                   "interrupted by signal " + std::to_string(signo) + "; every process was stopped",
                    128 + signo},
            now);
 }
@@ -510,7 +571,8 @@ JobSetStatus Controller::status() const {
         ++rs.failed;
       } else {
         std::vector<int32_t> ranks = ranks_of_job(j);
-        bool any_live_proc = std::any_of(ranks.begin(), ranks.end(), [&](int32_t k) { return live(procs_[k].state); });
+        bool any_live_proc = std::any_of(ranks.begin(), ranks.end(),
+                                         [&](int32_t k) { return live(procs_[k].state); });
         bool ready = std::all_of(ranks.begin(), ranks.end(), [&](int32_t k) {
           return procs_[k].state == ProcState::kRunning || procs_[k].state == ProcState::kSucceeded;
         });

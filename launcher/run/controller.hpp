@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <regex>
 #include <string>
 #include <variant>
 #include <vector>
@@ -56,7 +57,8 @@ using Action = std::variant<SpawnAction, KillAction, EventRecord>;
 
 struct Outcome {
   bool success = false;
-  std::string reason;   // Completed, FailedJobs, ReachedMaxRestarts, DeadlineExceeded, Interrupted, Timeout
+  std::string
+      reason;  // Completed, FailedJobs, ReachedMaxRestarts, DeadlineExceeded, Interrupted, Timeout
   std::string message;  // the last line jobset prints
   int exit_code = 0;
 };
@@ -168,6 +170,7 @@ class Controller {
   int restarts_counted_ = 0;
   bool restart_pending_ = false;  // BlockingRecreate: waiting for the old instances to go
   std::optional<Outcome> outcome_;
+  std::vector<std::vector<std::regex>> rule_patterns_;  // per failure-policy rule
 };
 
 }  // namespace jobset::launcher

@@ -1,9 +1,8 @@
 // Expansion: a validated JobSet becomes the concrete list of processes,
 // each with its stable name and indexes. Pure and deterministic: ranks
 // follow (replicated job in file order, job index, pod index). The
-// environment that follows from these indexes alone (no placement, no
-// ports) is computed on demand by process_env, so that a plan of 100,000
-// processes stays small.
+// environment that follows from them is built per process, on demand, by
+// launcher/run/process_spec, so that a plan of 100,000 processes stays small.
 #pragma once
 
 #include <cstdint>
@@ -64,11 +63,5 @@ int64_t count_processes(const JobSet& js);
 
 // "<name>.<subdomain>"
 std::string fqdn(const JobSet& js, const Process& p);
-
-using Env = std::vector<std::pair<std::string, std::string>>;
-
-// The environment every process gets from its place in the JobSet
-// (see jobset(1), ENVIRONMENT), then the file's own env, which wins.
-Env process_env(const JobSet& js, const Expansion& ex, const Process& p, int restart_attempt);
 
 }  // namespace jobset::launcher

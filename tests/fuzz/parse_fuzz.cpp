@@ -48,7 +48,6 @@ void check_expansion(const JobSet& js) {
     if (procs[i].global_rank != static_cast<int32_t>(i)) broken("ranks are 0..n-1 in order", procs[i].name);
   if (ex->coordinator && (*ex->coordinator < 0 || *ex->coordinator >= static_cast<int32_t>(procs.size())))
     broken("the coordinator is one of the processes", std::to_string(*ex->coordinator));
-  if (!procs.empty()) (void)process_env(js, *ex, procs.back(), 0);
 }
 
 void check_round_trip(const LoadedJobSet& loaded) {

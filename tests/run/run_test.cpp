@@ -1078,7 +1078,7 @@ TEST_CASE("run: hostfile nodes marked local=true each get their own daemon; remo
   s.write("remote", "nodeA slots=2 local=true\nfar slots=2\n");
   Launch bad(s, {"run", "--hostfile", s.path("remote"), "-n", "4", "true"}, "bad");
   CHECK(bad.wait(30) == 2);
-  CHECK(bad.last_err_line().find("nodes far are remote") != std::string::npos);
+  CHECK(bad.last_err_line().find("node far is remote") != std::string::npos);
 }
 
 TEST_CASE("run: on a terminal a status line is drawn and erased, never inside the program's lines") {

@@ -1,5 +1,5 @@
-// Expansion golden cases: names, indexes, ranks, groups and the
-// environment that follows from them.
+// Expansion golden cases: names, indexes, ranks and groups (the environment
+// that follows from them: tests/launcher/run/process_spec_test.cpp).
 #include "launcher/spec/expand.hpp"
 
 #include <map>
@@ -24,16 +24,6 @@ Expansion must_expand(const JobSet& js) {
   auto ex = expand(js);
   REQUIRE(ex.ok());
   return std::move(*ex);
-}
-
-std::map<std::string, std::string> env_map(const Env& env) {
-  std::map<std::string, std::string> m;
-  for (const auto& [k, v] : env) {
-    INFO("variable " << k << " set twice");
-    CHECK(m.count(k) == 0);
-    m[k] = v;
-  }
-  return m;
 }
 
 const char* kDriverWorkers = R"(name = "dw"
@@ -75,12 +65,6 @@ TEST_CASE("expand: the multislice example gives 4 replicas x 2 processes with st
     CHECK(ex.processes[i].job_global_index == i / 2);
   }
   CHECK(fqdn(js, ex.processes[5]) == "multislice-workers-2-1.multislice");
-  auto env = env_map(process_env(js, ex, ex.processes[5], 0));
-  CHECK(env["MEGASCALE_SLICE_ID"] == "2");
-  CHECK(env["MEGASCALE_NUM_SLICES"] == "4");
-  CHECK(env["JAX_PROCESS_ID"] == "5");
-  CHECK(env["JAX_NUM_PROCESSES"] == "8");
-  CHECK(env["TORCHELASTIC_MAX_RESTARTS"] == "3");
 }
 
 TEST_CASE("expand: ranks and global indexes run across replicated jobs in file order") {
@@ -107,34 +91,6 @@ TEST_CASE("expand: ranks and global indexes run across replicated jobs in file o
   REQUIRE(ex.coordinator);
   CHECK(*ex.coordinator == 6);
   CHECK(ex.processes[6].name == "dw-workers-1-2");
-}
-
-TEST_CASE("expand: the environment of a process") {
-  JobSet js = must_load(kDriverWorkers);
-  Expansion ex = must_expand(js);
-  auto env = env_map(process_env(js, ex, ex.processes[5], 2));
-  CHECK(env["JOBSET_NAME"] == "dw");
-  CHECK(env["REPLICATED_JOB_NAME"] == "workers");
-  CHECK(env["REPLICATED_JOB_REPLICAS"] == "2");
-  CHECK(env["JOB_INDEX"] == "1");
-  CHECK(env["JOB_GLOBAL_INDEX"] == "2");
-  CHECK(env["JOB_COMPLETION_INDEX"] == "1");
-  CHECK(env["JOBSET_RESTART_ATTEMPT"] == "2");
-  CHECK(env["TORCHELASTIC_RESTART_COUNT"] == "2");
-  CHECK(env["TORCHELASTIC_MAX_RESTARTS"] == "5");
-  CHECK(env["JOBSET_HOSTNAME"] == "dw-workers-1-1");
-  CHECK(env["JOBSET_FQDN"] == "dw-workers-1-1.dw");
-  CHECK(env["JOBSET_COORDINATOR"] == "dw-workers-1-2.dw");
-  CHECK(env["WORLD_SIZE"] == "7");
-  CHECK(env["JOBSET_GLOBAL_RANK"] == "5");
-  CHECK(env["ROLE_RANK"] == "4");
-  CHECK(env["ROLE_WORLD_SIZE"] == "6");
-  CHECK(env["OMPI_COMM_WORLD_RANK"] == "5");
-  CHECK(env["MPI_APPNUM"] == "1");
-  CHECK(env["RANK"] == "user-wins");  // the file's env wins
-  CHECK(env["EXTRA"] == "1");
-  CHECK(env.count("LOCAL_RANK") == 0);  // placement-dependent: set at run time
-  CHECK(env.count("MASTER_PORT") == 0);
 }
 
 TEST_CASE("expand: replicas 0 gives no processes and keeps the others' ranks") {
@@ -187,13 +143,6 @@ command = ["x"]
   CHECK(ex.processes[2].name == "g-coord-0-0");
   CHECK(ex.processes[2].group == 1);
   CHECK(ex.processes[2].job_group_index == 0);
-  auto env = env_map(process_env(js, ex, last, 0));
-  CHECK(env["JOBSET_GROUP_NAME"] == "slices");
-  CHECK(env["JOBSET_GROUP_REPLICAS"] == "5");
-  CHECK(env["JOBSET_JOB_GROUP_INDEX"] == "4");
-  CHECK(env["MEGASCALE_SLICE_ID"] == "4");
-  CHECK(env["MEGASCALE_NUM_SLICES"] == "5");
-  CHECK(env["JOBSET_GLOBAL_REPLICAS"] == "6");
 }
 
 TEST_CASE("expand: completions sets the processes of a job and its indexes") {
@@ -201,15 +150,6 @@ TEST_CASE("expand: completions sets the processes of a job and its indexes") {
   Expansion ex = must_expand(js);
   CHECK(ex.processes.size() == 10);
   CHECK(ex.processes.back().name == "js-workers-1-4");
-}
-
-TEST_CASE("expand: without DNS hostnames there is no FQDN and the coordinator is a bare name") {
-  std::string text = std::string(kDriverWorkers) + "[network]\nenable_dns_hostnames = false\n";
-  JobSet js = must_load(text);
-  Expansion ex = must_expand(js);
-  auto env = env_map(process_env(js, ex, ex.processes[0], 0));
-  CHECK(env.count("JOBSET_FQDN") == 0);
-  CHECK(env["JOBSET_COORDINATOR"] == "dw-workers-1-2");
 }
 
 TEST_CASE("expand: too many processes are refused before any is made") {

@@ -1,0 +1,157 @@
+// Process specs and their environment: see process_spec.hpp for the layers.
+#include "launcher/run/process_spec.hpp"
+
+#include <unordered_map>
+
+#include "launcher/spec/expand.hpp"
+
+namespace jobset::launcher {
+namespace {
+
+std::string joined(const std::vector<int32_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
+// Later layers win; a name keeps the place where it first appeared.
+class EnvBuilder {
+ public:
+  explicit EnvBuilder(Env base) : env_(std::move(base)) {
+    for (size_t i = 0; i < env_.size(); ++i) index_.emplace(env_[i].first, i);
+  }
+  template <typename Layer>
+  void overlay(const Layer& layer) {
+    for (const auto& [name, value] : layer) {
+      auto [it, added] = index_.emplace(name, env_.size());
+      if (added)
+        env_.emplace_back(name, value);
+      else
+        env_[it->second].second = value;
+    }
+  }
+  Env take() { return std::move(env_); }
+
+ private:
+  Env env_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+// What the CUDA, ROCm and TPU runtimes read, from the devices placement gave.
+void add_devices(Env& env, const topology::Binding& b) {
+  if (!b.gpus.empty()) {
+    env.emplace_back("CUDA_VISIBLE_DEVICES", joined(b.gpus));
+    env.emplace_back("ROCR_VISIBLE_DEVICES", joined(b.gpus));
+  }
+  if (!b.tpus.empty()) env.emplace_back("TPU_VISIBLE_CHIPS", joined(b.tpus));
+  if (!b.gpus.empty() || !b.tpus.empty())
+    env.emplace_back("JOBSET_ACCELERATORS", joined(b.gpus.empty() ? b.tpus : b.gpus));
+}
+
+}  // namespace
+
+int64_t effective_max_restarts(const JobSet& js, std::optional<int64_t> flag) {
+  if (flag) return *flag;
+  return js.failure_policy ? js.failure_policy->max_restarts : 0;
+}
+
+ProcessSpecs::ProcessSpecs(const JobSet& js, const Plan& plan, SpecSettings settings)
+    : js_(js), plan_(plan), settings_(std::move(settings)) {
+  local_rank_.assign(plan.slots.size(), 0);
+  local_size_.assign(plan.slots.size(), 0);
+  std::vector<int32_t> per_node(plan.cluster.nodes.size(), 0);
+  for (size_t r = 0; r < plan.slots.size(); ++r) local_rank_[r] = per_node[plan.slots[r].node]++;
+  for (size_t r = 0; r < plan.slots.size(); ++r) local_size_[r] = per_node[plan.slots[r].node];
+}
+
+Env ProcessSpecs::jobset_variables(int32_t rank, int attempt) const {
+  const Expansion& ex = plan_.expansion;
+  const Process& p = ex.processes[rank];
+  const ReplicatedJob& rj = js_.replicated_jobs[p.rjob];
+  const Group& g = ex.groups[p.group];
+  const int32_t node = plan_.slots[rank].node;
+  const std::string world = std::to_string(ex.processes.size());
+  const std::string global = std::to_string(p.global_rank);
+  const std::string local = std::to_string(local_rank_[rank]);
+  const std::string local_size = std::to_string(local_size_[rank]);
+  const std::string coordinator =
+      settings_.coordinator_host + ":" + std::to_string(settings_.coordinator_port);
+  Env env = {
+      {"JOBSET_NAME", js_.name},
+      {"REPLICATED_JOB_NAME", rj.name},
+      {"REPLICATED_JOB_REPLICAS", std::to_string(rj.replicas)},
+      {"JOB_INDEX", std::to_string(p.job_index)},
+      {"JOB_GLOBAL_INDEX", std::to_string(p.job_global_index)},
+      {"JOB_COMPLETION_INDEX", std::to_string(p.pod_index)},
+      {"JOBSET_RESTART_ATTEMPT", std::to_string(attempt)},
+      {"JOBSET_HOSTNAME", p.name},
+      {"JOBSET_SUBDOMAIN", js_.subdomain()},
+      {"JOBSET_GROUP_NAME", g.name},
+      {"JOBSET_GROUP_INDEX", std::to_string(p.group)},
+      {"JOBSET_GROUP_REPLICAS", std::to_string(g.replicas)},
+      {"JOBSET_JOB_GROUP_INDEX", std::to_string(p.job_group_index)},
+      {"JOBSET_GLOBAL_REPLICAS", std::to_string(ex.total_jobs)},
+      {"JOBSET_GLOBAL_RANK", global},
+      {"JOBSET_NODE", plan_.cluster.nodes[node].name},
+      {"RANK", global},
+      {"WORLD_SIZE", world},
+      {"LOCAL_RANK", local},
+      {"LOCAL_WORLD_SIZE", local_size},
+      {"GROUP_RANK", std::to_string(node)},
+      {"ROLE_NAME", rj.name},
+      {"ROLE_RANK", std::to_string(p.role_rank)},
+      {"ROLE_WORLD_SIZE", std::to_string(ex.rjobs[p.rjob].processes)},
+      {"TORCHELASTIC_RESTART_COUNT", std::to_string(attempt)},
+      {"TORCHELASTIC_MAX_RESTARTS", std::to_string(settings_.max_restarts)},
+      {"MASTER_ADDR", settings_.coordinator_host},
+      {"MASTER_PORT", std::to_string(settings_.coordinator_port)},
+      {"JAX_PROCESS_ID", global},
+      {"JAX_NUM_PROCESSES", world},
+      {"JAX_COORDINATOR_ADDRESS", coordinator},
+      {"MEGASCALE_SLICE_ID", std::to_string(p.job_group_index)},
+      {"MEGASCALE_NUM_SLICES", std::to_string(g.replicas)},
+      {"MEGASCALE_COORDINATOR_ADDRESS", coordinator},
+      {"OMPI_COMM_WORLD_RANK", global},
+      {"OMPI_COMM_WORLD_SIZE", world},
+      {"OMPI_COMM_WORLD_LOCAL_RANK", local},
+      {"OMPI_COMM_WORLD_LOCAL_SIZE", local_size},
+      {"MPI_APPNUM", std::to_string(p.rjob)},
+  };
+  if (js_.network.enable_dns_hostnames) env.emplace_back("JOBSET_FQDN", fqdn(js_, p));
+  if (ex.coordinator) {
+    const Process& c = ex.processes[*ex.coordinator];
+    env.emplace_back("JOBSET_COORDINATOR",
+                     js_.network.enable_dns_hostnames ? fqdn(js_, c) : c.name);
+  }
+  if (!plan_.bindings.empty()) add_devices(env, plan_.bindings[rank]);
+  return env;
+}
+
+Env ProcessSpecs::environment(int32_t rank, int attempt) const {
+  EnvBuilder env(jobset_variables(rank, attempt));
+  env.overlay(js_.replicated_jobs[plan_.expansion.processes[rank].rjob].tmpl.env);
+  env.overlay(settings_.exports);
+  return env.take();
+}
+
+runtime::ProcessSpec ProcessSpecs::build(int32_t rank, uint64_t launch, int attempt) const {
+  const Process& p = plan_.expansion.processes[rank];
+  const JobTemplate& t = js_.replicated_jobs[p.rjob].tmpl;
+  runtime::ProcessSpec spec;
+  spec.launch = launch;
+  spec.rank = rank;
+  spec.name = p.name;
+  spec.argv = t.command;
+  spec.argv.insert(spec.argv.end(), t.args.begin(), t.args.end());
+  spec.cwd = t.working_dir;
+  if (!plan_.bindings.empty()) {
+    const topology::Binding& b = plan_.bindings[rank];
+    spec.cpus = b.pus;
+    spec.gpus = b.gpus;
+    spec.tpus = b.tpus;
+  }
+  spec.env = environment(rank, attempt);
+  return spec;
+}
+
+}  // namespace jobset::launcher

@@ -1,0 +1,62 @@
+// The one place a process's runtime::ProcessSpec is built: argv, working
+// directory, binding, and the whole environment. The environment has three
+// layers, later ones winning over earlier ones for the same name:
+//
+//   1. jobset's variables: the indexes of the process in the JobSet
+//      (JOBSET_*, RANK, WORLD_SIZE, JAX_*, MEGASCALE_*, OMPI_COMM_WORLD_*,
+//      MPI_APPNUM, TORCHELASTIC_*), its place on the node (LOCAL_RANK,
+//      GROUP_RANK, JOBSET_NODE), the coordinator (MASTER_ADDR, MASTER_PORT,
+//      JAX_COORDINATOR_ADDRESS, MEGASCALE_COORDINATOR_ADDRESS) and its
+//      devices (CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
+//      TPU_VISIBLE_CHIPS, JOBSET_ACCELERATORS);
+//   2. the file's env (a user who sets RANK or CUDA_VISIBLE_DEVICES means it);
+//   3. -x on the command line.
+//
+// Each name appears once in the result. jobsetd sets it on top of its own
+// environment and adds nothing. Pure: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "launcher/plan/plan.hpp"
+#include "launcher/spec/spec.hpp"
+#include "runtime/messages.hpp"
+
+namespace jobset::launcher {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// What the specs of a run share, fixed for the whole run.
+struct SpecSettings {
+  int64_t max_restarts = 0;      // effective: --max-restarts, else the file's, else 0
+  std::string coordinator_host;  // MASTER_ADDR and the JAX/Megascale coordinator host
+  int coordinator_port = 0;      // MASTER_PORT, chosen per run
+  Env exports;                   // -x, in command-line order
+};
+
+// The effective max_restarts: the flag when given, else the file's failure policy's, else 0.
+int64_t effective_max_restarts(const JobSet& js, std::optional<int64_t> flag);
+
+class ProcessSpecs {
+ public:
+  // REQUIRES: `plan` is a plan of `js`; both outlive this object.
+  ProcessSpecs(const JobSet& js, const Plan& plan, SpecSettings settings);
+
+  // The spec of one instance of process `rank` in restart attempt `attempt`.
+  runtime::ProcessSpec build(int32_t rank, uint64_t launch, int attempt) const;
+  // Its environment alone (the three layers, resolved).
+  Env environment(int32_t rank, int attempt) const;
+
+ private:
+  Env jobset_variables(int32_t rank, int attempt) const;
+
+  const JobSet& js_;
+  const Plan& plan_;
+  SpecSettings settings_;
+  std::vector<int32_t> local_rank_, local_size_;  // per rank, from the placement
+};
+
+}  // namespace jobset::launcher

@@ -1,0 +1,226 @@
+// process_spec: the one place a process's argv and environment are built,
+// with its precedence: jobset's variables < the file's env < -x.
+#include "launcher/run/process_spec.hpp"
+
+#include <map>
+
+#include "launcher/spec/expand.hpp"
+#include "tests/launcher/test_util.hpp"
+
+using namespace jobset::launcher;
+using namespace jobset::launcher::testing;
+
+namespace {
+
+const char* kJob = R"(name = "dw"
+[[replicated_jobs]]
+name = "driver"
+[replicated_jobs.template]
+command = ["d", "--first"]
+args = ["--second"]
+working_dir = "/tmp"
+[[replicated_jobs]]
+name = "workers"
+replicas = 2
+[replicated_jobs.template]
+parallelism = 3
+command = ["w"]
+env = { RANK = "user-wins", EXTRA = "1", CUDA_VISIBLE_DEVICES = "mine" }
+[failure_policy]
+max_restarts = 5
+[coordinator]
+replicated_job = "workers"
+job_index = 1
+pod_index = 2
+)";
+
+struct Fixture {
+  JobSet js;
+  Plan plan;
+};
+
+// Two nodes of 4 slots and 2 GPUs each; `text` placed on them.
+Fixture planned(const std::string& text) {
+  auto l = load(text);
+  INFO(l.diags.to_string());
+  REQUIRE(l.js);
+  Fixture f{l.js->jobset, {}};
+  jobset::topology::Cluster cluster;
+  for (const char* name : {"n0", "n1"}) {
+    jobset::topology::Node node;
+    node.name = name;
+    node.slots = 4;
+    node.gpus = 2;
+    cluster.nodes.push_back(node);
+  }
+  auto plan = make_plan(f.js, cluster);
+  REQUIRE(std::holds_alternative<Plan>(plan));
+  f.plan = std::get<Plan>(std::move(plan));
+  return f;
+}
+
+std::map<std::string, std::string> env_map(const Env& env) {
+  std::map<std::string, std::string> m;
+  for (const auto& [k, v] : env) {
+    INFO("variable " << k << " set twice");
+    CHECK(m.count(k) == 0);
+    m[k] = v;
+  }
+  return m;
+}
+
+SpecSettings settings(int64_t max_restarts = 5, Env exports = {}) {
+  return SpecSettings{max_restarts, "10.0.0.7", 41000, std::move(exports)};
+}
+
+}  // namespace
+
+TEST_CASE("process spec: the indexes of a process in the JobSet", "[process_spec]") {
+  Fixture f = planned(kJob);
+  ProcessSpecs specs(f.js, f.plan, settings());
+  auto env = env_map(specs.environment(5, 2));
+  CHECK(env["JOBSET_NAME"] == "dw");
+  CHECK(env["REPLICATED_JOB_NAME"] == "workers");
+  CHECK(env["REPLICATED_JOB_REPLICAS"] == "2");
+  CHECK(env["JOB_INDEX"] == "1");
+  CHECK(env["JOB_GLOBAL_INDEX"] == "2");
+  CHECK(env["JOB_COMPLETION_INDEX"] == "1");
+  CHECK(env["JOBSET_RESTART_ATTEMPT"] == "2");
+  CHECK(env["TORCHELASTIC_RESTART_COUNT"] == "2");
+  CHECK(env["TORCHELASTIC_MAX_RESTARTS"] == "5");
+  CHECK(env["JOBSET_HOSTNAME"] == "dw-workers-1-1");
+  CHECK(env["JOBSET_FQDN"] == "dw-workers-1-1.dw");
+  CHECK(env["JOBSET_COORDINATOR"] == "dw-workers-1-2.dw");
+  CHECK(env["WORLD_SIZE"] == "7");
+  CHECK(env["JOBSET_GLOBAL_RANK"] == "5");
+  CHECK(env["ROLE_RANK"] == "4");
+  CHECK(env["ROLE_WORLD_SIZE"] == "6");
+  CHECK(env["OMPI_COMM_WORLD_RANK"] == "5");
+  CHECK(env["JAX_PROCESS_ID"] == "5");
+  CHECK(env["MPI_APPNUM"] == "1");
+}
+
+TEST_CASE("process spec: the place on the node and the coordinator come from the plan and the run",
+          "[process_spec]") {
+  Fixture f = planned(kJob);
+  ProcessSpecs specs(f.js, f.plan, settings());
+  // Ranks 0-3 fill n0, 4-6 go to n1.
+  auto env = env_map(specs.environment(5, 0));
+  CHECK(env["JOBSET_NODE"] == "n1");
+  CHECK(env["GROUP_RANK"] == "1");
+  CHECK(env["LOCAL_RANK"] == "1");
+  CHECK(env["LOCAL_WORLD_SIZE"] == "3");
+  CHECK(env["OMPI_COMM_WORLD_LOCAL_RANK"] == "1");
+  CHECK(env["OMPI_COMM_WORLD_LOCAL_SIZE"] == "3");
+  CHECK(env["MASTER_ADDR"] == "10.0.0.7");
+  CHECK(env["MASTER_PORT"] == "41000");
+  CHECK(env["JAX_COORDINATOR_ADDRESS"] == "10.0.0.7:41000");
+  CHECK(env["MEGASCALE_COORDINATOR_ADDRESS"] == "10.0.0.7:41000");
+  CHECK(env_map(specs.environment(3, 0))["LOCAL_WORLD_SIZE"] == "4");
+}
+
+TEST_CASE("process spec: the file's env wins over jobset's variables, and -x over both",
+          "[process_spec]") {
+  Fixture f = planned(kJob);
+  SECTION("the file") {
+    ProcessSpecs specs(f.js, f.plan, settings());
+    auto env = env_map(specs.environment(5, 0));
+    CHECK(env["RANK"] == "user-wins");
+    CHECK(env["EXTRA"] == "1");
+    CHECK(env["OMPI_COMM_WORLD_RANK"] == "5");  // only the name the user set
+  }
+  SECTION("-x, in command-line order") {
+    ProcessSpecs specs(f.js, f.plan,
+                       settings(5, {{"RANK", "x1"}, {"MASTER_PORT", "1"}, {"RANK", "x2"}}));
+    auto env = env_map(specs.environment(5, 0));
+    CHECK(env["RANK"] == "x2");
+    CHECK(env["MASTER_PORT"] == "1");
+    CHECK(env["EXTRA"] == "1");
+  }
+}
+
+TEST_CASE("process spec: --max-restarts reaches TORCHELASTIC_MAX_RESTARTS", "[process_spec]") {
+  Fixture f = planned(kJob);
+  CHECK(effective_max_restarts(f.js, std::nullopt) == 5);
+  CHECK(effective_max_restarts(f.js, 9) == 9);
+  CHECK(effective_max_restarts(f.js, 0) == 0);
+  ProcessSpecs specs(f.js, f.plan, settings(effective_max_restarts(f.js, 9)));
+  CHECK(env_map(specs.environment(0, 0))["TORCHELASTIC_MAX_RESTARTS"] == "9");
+  Fixture none = planned(minimal());
+  CHECK(effective_max_restarts(none.js, std::nullopt) == 0);
+}
+
+TEST_CASE("process spec: devices from placement, unless the file or -x sets them",
+          "[process_spec]") {
+  // One GPU per worker: each gets its own on its node.
+  std::string text = kJob;
+  text.replace(text.find("command = [\"w\"]"), 15, "command = [\"w\"]\nresources = { gpus = 1 }");
+  text.replace(text.find("parallelism = 3"), 15, "parallelism = 2");
+  text.replace(text.find("pod_index = 2"), 13, "pod_index = 1");
+  Fixture f = planned(text);
+  ProcessSpecs specs(f.js, f.plan, settings());
+  auto driver = env_map(specs.environment(0, 0));
+  CHECK(driver.count("CUDA_VISIBLE_DEVICES") == 0);  // it asked for none
+  CHECK(driver.count("JOBSET_ACCELERATORS") == 0);
+  for (int32_t rank = 1; rank <= 4; ++rank) {
+    INFO("rank " << rank);
+    REQUIRE(f.plan.bindings[rank].gpus.size() == 1);
+    std::string gpu = std::to_string(f.plan.bindings[rank].gpus[0]);
+    auto env = env_map(specs.environment(rank, 0));
+    CHECK(env["CUDA_VISIBLE_DEVICES"] == "mine");  // the file's own value wins
+    CHECK(env["ROCR_VISIBLE_DEVICES"] == gpu);
+    CHECK(env["JOBSET_ACCELERATORS"] == gpu);
+    CHECK(env.count("TPU_VISIBLE_CHIPS") == 0);
+  }
+  ProcessSpecs forced(f.js, f.plan, settings(5, {{"ROCR_VISIBLE_DEVICES", "x"}}));
+  CHECK(env_map(forced.environment(2, 0))["ROCR_VISIBLE_DEVICES"] == "x");
+}
+
+TEST_CASE("process spec: argv is command then args; cwd and binding from the file and plan",
+          "[process_spec]") {
+  Fixture f = planned(kJob);
+  ProcessSpecs specs(f.js, f.plan, settings());
+  jobset::runtime::ProcessSpec s = specs.build(0, 17, 1);
+  CHECK(s.launch == 17);
+  CHECK(s.rank == 0);
+  CHECK(s.name == "dw-driver-0-0");
+  CHECK(s.argv == std::vector<std::string>{"d", "--first", "--second"});
+  CHECK(s.cwd == "/tmp");
+  CHECK(env_map(s.env)["JOBSET_RESTART_ATTEMPT"] == "1");
+}
+
+TEST_CASE("process spec: without DNS hostnames there is no FQDN and the coordinator is a bare name",
+          "[process_spec]") {
+  Fixture f = planned(std::string(kJob) + "[network]\nenable_dns_hostnames = false\n");
+  ProcessSpecs specs(f.js, f.plan, settings());
+  auto env = env_map(specs.environment(0, 0));
+  CHECK(env.count("JOBSET_FQDN") == 0);
+  CHECK(env["JOBSET_COORDINATOR"] == "dw-workers-1-2");
+}
+
+TEST_CASE("process spec: the multislice example's slice variables", "[process_spec]") {
+  auto l = load(example("multislice.yaml"), Format::kYaml);
+  REQUIRE(l.js);
+  JobSet js = l.js->jobset;
+  jobset::topology::Cluster cluster;
+  jobset::topology::Node node;
+  node.name = "here";
+  node.slots = 8;
+  cluster.nodes.push_back(node);
+  // The example's node pools, selectors and TPUs are not this one plain
+  // node; only the indexes matter here, so the plan is made without them.
+  js.exclusive_topology.clear();
+  for (auto& rj : js.replicated_jobs) {
+    rj.exclusive_topology.clear();
+    rj.tmpl.node_selector.clear();
+    rj.tmpl.resources = {};
+  }
+  auto plan = make_plan(js, cluster);
+  REQUIRE(std::holds_alternative<Plan>(plan));
+  ProcessSpecs specs(js, std::get<Plan>(plan), settings(3));
+  auto env = env_map(specs.environment(5, 0));
+  CHECK(env["MEGASCALE_SLICE_ID"] == "2");
+  CHECK(env["MEGASCALE_NUM_SLICES"] == "4");
+  CHECK(env["JAX_PROCESS_ID"] == "5");
+  CHECK(env["JAX_NUM_PROCESSES"] == "8");
+}
