@@ -1,11 +1,15 @@
 // Encoding and decoding of the launcher <-> jobsetd frames (messages.hpp).
 //
+// Each message type has one row in kTypes (its number and name) and each
+// message struct one field table (Wire<M>::fields: name and member, in wire
+// order); the JSON writer and reader and the binary codec all walk these,
+// so a new message is a struct, a row and a table.
+//
 // Control messages are JSON objects whose keys are the struct's field
 // names; every field is written, and every field is required when reading
-// (unknown keys are ignored, so a newer peer may add fields). A process's
-// env travels as an array of [name, value] pairs so that order and
-// repeated names survive. kOutput is binary: u64 launch (big-endian), u8
-// stream, raw bytes; so is kSpawn (see encode_spawn).
+// (unknown keys are ignored, so a newer peer may add fields). kOutput is
+// binary: u64 launch (big-endian), u8 stream, raw bytes; so is kSpawn (see
+// encode_spawn).
 //
 // JSON strings must be UTF-8: bytes that are not (a file name in another
 // encoding) are replaced by U+FFFD rather than making encode() fail.
@@ -13,6 +17,7 @@
 
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 namespace jobset::runtime {
 
@@ -20,13 +25,8 @@ namespace {
 
 using nlohmann::json;
 
-void put_be32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void put_be64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8)
+void put_be(std::string& out, uint64_t v, int bytes) {
+  for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8)
     out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
@@ -36,85 +36,125 @@ uint64_t get_be(const char* p, int bytes) {
   return v;
 }
 
-const char* type_name(MessageType t) {
-  switch (t) {
-    case MessageType::kHello:
-      return "Hello";
-    case MessageType::kChallenge:
-      return "Challenge";
-    case MessageType::kAuth:
-      return "Auth";
-    case MessageType::kWelcome:
-      return "Welcome";
-    case MessageType::kSpawn:
-      return "Spawn";
-    case MessageType::kKill:
-      return "Kill";
-    case MessageType::kSignal:
-      return "Signal";
-    case MessageType::kShutdown:
-      return "Shutdown";
-    case MessageType::kStarted:
-      return "Started";
-    case MessageType::kSpawnFailed:
-      return "SpawnFailed";
-    case MessageType::kExited:
-      return "Exited";
-    case MessageType::kOutput:
-      return "Output";
+// ---- the messages, each described once -----------------------------------
+
+// The Message alternatives, in the variant's order: type number and name.
+struct TypeRow {
+  MessageType type;
+  const char* name;
+};
+constexpr TypeRow kTypes[] = {
+    {MessageType::kHello, "Hello"},     {MessageType::kChallenge, "Challenge"},
+    {MessageType::kAuth, "Auth"},       {MessageType::kWelcome, "Welcome"},
+    {MessageType::kSpawn, "Spawn"},     {MessageType::kKill, "Kill"},
+    {MessageType::kSignal, "Signal"},   {MessageType::kShutdown, "Shutdown"},
+    {MessageType::kStarted, "Started"}, {MessageType::kSpawnFailed, "SpawnFailed"},
+    {MessageType::kExited, "Exited"},   {MessageType::kOutput, "Output"},
+};
+static_assert(std::size(kTypes) == std::variant_size_v<Message>);
+
+// The variant index of a type number, or -1 for a number no message has.
+int type_index(uint8_t type) {
+  for (size_t i = 0; i < std::size(kTypes); ++i) {
+    if (static_cast<uint8_t>(kTypes[i].type) == type) return static_cast<int>(i);
   }
-  return "?";
+  return -1;
 }
 
-// ---- encoding -------------------------------------------------------------
+template <typename M, typename T>
+struct Field {
+  const char* name;
+  T M::*member;
+};
+template <typename M, typename T>
+Field(const char*, T M::*) -> Field<M, T>;
 
-json to_json(const Hello& m) {
-  return {{"version", m.version}, {"node", m.node}, {"nonce", m.nonce}};
+// Wire<M>::fields: the fields of M in wire order. Two messages are framed
+// by hand around them: Spawn, whose one field is its ProcessSpecs (read
+// with their own errors, decode_spawn), and Output, whose header is built
+// without its data (encode_output_header).
+template <typename M>
+struct Wire;
+
+template <>
+struct Wire<Hello> {
+  static constexpr std::tuple fields{Field{"version", &Hello::version}, Field{"node", &Hello::node},
+                                     Field{"nonce", &Hello::nonce}};
+};
+template <>
+struct Wire<Challenge> {
+  static constexpr std::tuple fields{Field{"nonce", &Challenge::nonce},
+                                     Field{"mac", &Challenge::mac}};
+};
+template <>
+struct Wire<Auth> {
+  static constexpr std::tuple fields{Field{"mac", &Auth::mac}};
+};
+template <>
+struct Wire<Welcome> {
+  static constexpr std::tuple fields{Field{"node_index", &Welcome::node_index}};
+};
+template <>
+struct Wire<ProcessSpec> {
+  static constexpr std::tuple fields{
+      Field{"launch", &ProcessSpec::launch}, Field{"rank", &ProcessSpec::rank},
+      Field{"name", &ProcessSpec::name},     Field{"argv", &ProcessSpec::argv},
+      Field{"env", &ProcessSpec::env},       Field{"cwd", &ProcessSpec::cwd},
+      Field{"cpus", &ProcessSpec::cpus},     Field{"gpus", &ProcessSpec::gpus},
+      Field{"tpus", &ProcessSpec::tpus}};
+};
+template <>
+struct Wire<Kill> {
+  static constexpr std::tuple fields{Field{"all", &Kill::all}, Field{"launches", &Kill::launches},
+                                     Field{"grace_ms", &Kill::grace_ms}};
+};
+template <>
+struct Wire<Signal> {
+  static constexpr std::tuple fields{Field{"all", &Signal::all},
+                                     Field{"launches", &Signal::launches},
+                                     Field{"signo", &Signal::signo}};
+};
+template <>
+struct Wire<Shutdown> {
+  static constexpr std::tuple fields{Field{"grace_ms", &Shutdown::grace_ms}};
+};
+template <>
+struct Wire<Started> {
+  static constexpr std::tuple fields{Field{"launch", &Started::launch},
+                                     Field{"pid", &Started::pid}};
+};
+template <>
+struct Wire<SpawnFailed> {
+  static constexpr std::tuple fields{Field{"launch", &SpawnFailed::launch},
+                                     Field{"error", &SpawnFailed::error}};
+};
+template <>
+struct Wire<Exited> {
+  static constexpr std::tuple fields{Field{"launch", &Exited::launch},
+                                     Field{"exit_code", &Exited::exit_code},
+                                     Field{"signal", &Exited::signal}};
+};
+
+// Calls f(name, member) for each field of `m` (const or not), in wire order.
+template <typename M, typename F>
+void for_each_field(M& m, F&& f) {
+  std::apply([&](const auto&... field) { (f(field.name, m.*field.member), ...); },
+             Wire<std::remove_const_t<M>>::fields);
 }
-json to_json(const Challenge& m) { return {{"nonce", m.nonce}, {"mac", m.mac}}; }
-json to_json(const Auth& m) { return {{"mac", m.mac}}; }
-json to_json(const Welcome& m) { return {{"node_index", m.node_index}}; }
 
+// ---- JSON -----------------------------------------------------------------
 
-
-json to_json(const Kill& m) {
-  return {{"all", m.all}, {"launches", m.launches}, {"grace_ms", m.grace_ms}};
+template <typename M>
+json to_json(const M& m) {
+  json j = json::object();
+  for_each_field(m, [&](const char* name, const auto& value) { j[name] = value; });
+  return j;
 }
-json to_json(const Signal& m) {
-  return {{"all", m.all}, {"launches", m.launches}, {"signo", m.signo}};
-}
-json to_json(const Shutdown& m) { return {{"grace_ms", m.grace_ms}}; }
-json to_json(const Started& m) { return {{"launch", m.launch}, {"pid", m.pid}}; }
-json to_json(const SpawnFailed& m) { return {{"launch", m.launch}, {"error", m.error}}; }
-json to_json(const Exited& m) {
-  return {{"launch", m.launch}, {"exit_code", m.exit_code}, {"signal", m.signal}};
-}
-
-MessageType type_of(const Message& m) {
-  static constexpr MessageType kTypes[] = {
-      MessageType::kHello,       MessageType::kChallenge, MessageType::kAuth,
-      MessageType::kWelcome,     MessageType::kSpawn,     MessageType::kKill,
-      MessageType::kSignal,      MessageType::kShutdown,  MessageType::kStarted,
-      MessageType::kSpawnFailed, MessageType::kExited,    MessageType::kOutput};
-  static_assert(std::size(kTypes) == std::variant_size_v<Message>);
-  return kTypes[m.index()];
-}
-
-std::string frame(MessageType type, const std::string& payload) {
-  std::string out;
-  out.reserve(5 + payload.size());
-  put_be32(out, static_cast<uint32_t>(1 + payload.size()));
-  out.push_back(static_cast<char>(type));
-  out += payload;
-  return out;
-}
-
-// ---- decoding -------------------------------------------------------------
 
 // Typed access to the fields of one JSON object; the first problem wins.
-class Fields {
+class JsonReader {
  public:
-  explicit Fields(const json& j) : j_(j) {}
+  explicit JsonReader(const json& j) : j_(j) {}
 
   void get(const char* key, std::string& out) {
     if (const json* v = find(key, "a string", &json::is_string)) out = v->get<std::string>();
@@ -195,115 +235,123 @@ class Fields {
   std::string error_;
 };
 
-void read_fields(Fields& f, Hello& m) {
-  f.get("version", m.version);
-  f.get("node", m.node);
-  f.get("nonce", m.nonce);
+template <typename M>
+Result<Message> decode_json(std::string_view payload) {
+  json j = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Error("payload is not valid JSON");
+  if (!j.is_object()) return Error("payload is not a JSON object");
+  M m;
+  JsonReader r(j);
+  for_each_field(m, [&](const char* name, auto& value) { r.get(name, value); });
+  if (!r.ok()) return Error(r.error());
+  return Message(std::move(m));
 }
-void read_fields(Fields& f, Challenge& m) {
-  f.get("nonce", m.nonce);
-  f.get("mac", m.mac);
-}
-void read_fields(Fields& f, Auth& m) { f.get("mac", m.mac); }
-void read_fields(Fields& f, Welcome& m) { f.get("node_index", m.node_index); }
-void read_fields(Fields& f, Kill& m) {
-  f.get("all", m.all);
-  f.get("launches", m.launches);
-  f.get("grace_ms", m.grace_ms);
-}
-void read_fields(Fields& f, Signal& m) {
-  f.get("all", m.all);
-  f.get("launches", m.launches);
-  f.get("signo", m.signo);
-}
-void read_fields(Fields& f, Shutdown& m) { f.get("grace_ms", m.grace_ms); }
-void read_fields(Fields& f, Started& m) {
-  f.get("launch", m.launch);
-  f.get("pid", m.pid);
-}
-void read_fields(Fields& f, SpawnFailed& m) {
-  f.get("launch", m.launch);
-  f.get("error", m.error);
-}
-void read_fields(Fields& f, Exited& m) {
-  f.get("launch", m.launch);
-  f.get("exit_code", m.exit_code);
-  f.get("signal", m.signal);
-}
+
+// ---- binary Spawn ---------------------------------------------------------
 
 // kSpawn is binary too: it is the one message whose size grows with the
 // processes (about 45 variables each), and JSON cost ~0.1 ms per process on
-// each side, more than a Hydra launch spends on the whole process.
-//   u32 count, then per process: u64 launch, u32 rank, str name,
-//   u32 argc, str argv..., u32 envc, (str name, str value)..., str cwd,
-//   then cpus, gpus and tpus, each u32 count + u32 values
-// where str is u32 length + bytes (any bytes: argv need not be UTF-8).
-void put_str(std::string& out, const std::string& s) {
-  put_be32(out, static_cast<uint32_t>(s.size()));
-  out += s;
-}
+// each side, more than a Hydra launch spends on the whole process. Its
+// fields in table order, each as
+//   u64 | u32 (int32 too) | str = u32 length + bytes (any bytes: argv need
+//   not be UTF-8) | pair = str str | vector = u32 count + items
+// which makes: u32 count, then per process: u64 launch, u32 rank, str name,
+// u32 argc, str argv..., u32 envc, (str name, str value)..., str cwd, then
+// cpus, gpus and tpus, each u32 count + u32 values.
 
-void put_ints(std::string& out, const std::vector<int32_t>& v) {
-  put_be32(out, static_cast<uint32_t>(v.size()));
-  for (int32_t x : v) put_be32(out, static_cast<uint32_t>(x));
-}
+// Appends the encoding to `out`, or with no `out` only counts its bytes
+// (so that the output can be reserved at its final size first).
+class BinaryWriter {
+ public:
+  explicit BinaryWriter(std::string* out) : out_(out) {}
+  void put(uint64_t v) { be(v, 8); }
+  void put(uint32_t v) { be(v, 4); }
+  void put(int32_t v) { be(static_cast<uint32_t>(v), 4); }
+  void put(const std::string& s) {
+    put(static_cast<uint32_t>(s.size()));
+    size_ += s.size();
+    if (out_) *out_ += s;
+  }
+  void put(const std::pair<std::string, std::string>& kv) {
+    put(kv.first);
+    put(kv.second);
+  }
+  void put(const ProcessSpec& p) {
+    for_each_field(p, [this](const char*, const auto& value) { put(value); });
+  }
+  template <typename T>
+  void put(const std::vector<T>& v) {
+    put(static_cast<uint32_t>(v.size()));
+    for (const T& x : v) put(x);
+  }
+  size_t size() const { return size_; }
+
+ private:
+  void be(uint64_t v, int bytes) {
+    size_ += static_cast<size_t>(bytes);
+    if (out_) put_be(*out_, v, bytes);
+  }
+  std::string* out_;
+  size_t size_ = 0;
+};
 
 std::string encode_spawn(const Spawn& m) {
-  size_t size = 4;
-  for (const ProcessSpec& p : m.processes) {
-    size += 8 + 4 + 4 + p.name.size() + 4 + 4 + 4 + p.cwd.size() + 12;
-    size += 4 * (p.cpus.size() + p.gpus.size() + p.tpus.size());
-    for (const auto& a : p.argv) size += 4 + a.size();
-    for (const auto& [k, v] : p.env) size += 8 + k.size() + v.size();
-  }
+  BinaryWriter counter(nullptr);
+  counter.put(m.processes);
   std::string out;
-  out.reserve(size);
-  put_be32(out, static_cast<uint32_t>(m.processes.size()));
-  for (const ProcessSpec& p : m.processes) {
-    put_be64(out, p.launch);
-    put_be32(out, static_cast<uint32_t>(p.rank));
-    put_str(out, p.name);
-    put_be32(out, static_cast<uint32_t>(p.argv.size()));
-    for (const auto& a : p.argv) put_str(out, a);
-    put_be32(out, static_cast<uint32_t>(p.env.size()));
-    for (const auto& [k, v] : p.env) {
-      put_str(out, k);
-      put_str(out, v);
-    }
-    put_str(out, p.cwd);
-    put_ints(out, p.cpus);
-    put_ints(out, p.gpus);
-    put_ints(out, p.tpus);
-  }
+  out.reserve(counter.size());
+  BinaryWriter(&out).put(m.processes);
   return out;
 }
 
-// Reads what encode_spawn wrote; every length is checked against what is left.
-class SpawnReader {
+// Reads what BinaryWriter wrote; every length is checked against what is left.
+class BinaryReader {
  public:
-  explicit SpawnReader(std::string_view in) : in_(in) {}
-  bool u32(uint32_t& v) { return take(4, [&](const char* p) { v = static_cast<uint32_t>(get_be(p, 4)); }); }
-  bool u64(uint64_t& v) { return take(8, [&](const char* p) { v = get_be(p, 8); }); }
-  bool str(std::string& s) {
-    uint32_t n = 0;
-    return u32(n) && take(n, [&](const char* p) { s.assign(p, n); });
+  explicit BinaryReader(std::string_view in) : in_(in) {}
+  bool get(uint64_t& v) {
+    return take(8, [&](const char* p) { v = get_be(p, 8); });
   }
-  // A count of items of at least `min_item` bytes each must fit what is left.
-  bool count(uint32_t& n, size_t min_item) { return u32(n) && n <= (in_.size() - pos_) / min_item; }
-  bool ints(std::vector<int32_t>& v) {
+  bool get(uint32_t& v) {
+    return take(4, [&](const char* p) { v = static_cast<uint32_t>(get_be(p, 4)); });
+  }
+  bool get(int32_t& v) {
+    return take(4, [&](const char* p) { v = static_cast<int32_t>(get_be(p, 4)); });
+  }
+  bool get(std::string& s) {
     uint32_t n = 0;
-    if (!count(n, 4)) return false;
-    v.resize(n);
-    for (auto& x : v) {
-      uint32_t u = 0;
-      if (!u32(u)) return false;
-      x = static_cast<int32_t>(u);
+    return get(n) && take(n, [&](const char* p) { s.assign(p, n); });
+  }
+  bool get(std::pair<std::string, std::string>& kv) { return get(kv.first) && get(kv.second); }
+  bool get(ProcessSpec& p) {
+    bool ok = true;
+    for_each_field(p, [&](const char*, auto& value) { ok = ok && get(value); });
+    return ok;
+  }
+  template <typename T>
+  bool get(std::vector<T>& v) {
+    uint32_t n = 0;
+    if (!count(n, min_size<T>())) return false;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (!get(v.emplace_back())) return false;
     }
     return true;
   }
+  // A count of items of at least `min_item` bytes each must fit what is left.
+  bool count(uint32_t& n, size_t min_item) { return get(n) && n <= (in_.size() - pos_) / min_item; }
   bool done() const { return pos_ == in_.size(); }
 
  private:
+  // The fewest bytes an item of a vector takes.
+  template <typename T>
+  static constexpr size_t min_size() {
+    if constexpr (std::is_same_v<T, std::pair<std::string, std::string>>) {
+      return 8;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      return 4;
+    } else {
+      return sizeof(T);
+    }
+  }
   template <typename F>
   bool take(size_t n, F f) {
     if (in_.size() - pos_ < n) return false;
@@ -316,40 +364,21 @@ class SpawnReader {
 };
 
 Result<Message> decode_spawn(std::string_view payload) {
-  SpawnReader r(payload);
+  BinaryReader r(payload);
   uint32_t n = 0;
   if (!r.count(n, 40)) return Error("spawn: bad process count");
   Spawn spawn;
   spawn.processes.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
-    ProcessSpec& p = spawn.processes[i];
-    uint32_t rank = 0, argc = 0, envc = 0;
-    bool ok = r.u64(p.launch) && r.u32(rank) && r.str(p.name) && r.count(argc, 4);
-    for (uint32_t a = 0; ok && a < argc; ++a) ok = r.str(p.argv.emplace_back());
-    ok = ok && r.count(envc, 8);
-    for (uint32_t e = 0; ok && e < envc; ++e) {
-      auto& kv = p.env.emplace_back();
-      ok = r.str(kv.first) && r.str(kv.second);
+    if (!r.get(spawn.processes[i])) {
+      return Error("spawn: processes[" + std::to_string(i) + "] is truncated");
     }
-    ok = ok && r.str(p.cwd) && r.ints(p.cpus) && r.ints(p.gpus) && r.ints(p.tpus);
-    if (!ok) return Error("spawn: processes[" + std::to_string(i) + "] is truncated");
-    p.rank = static_cast<int32_t>(rank);
   }
   if (!r.done()) return Error("spawn: trailing bytes");
   return Message(std::move(spawn));
 }
 
-template <typename T>
-Result<Message> decode_json(std::string_view payload) {
-  json j = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Error("payload is not valid JSON");
-  if (!j.is_object()) return Error("payload is not a JSON object");
-  T m;
-  Fields f(j);
-  read_fields(f, m);
-  if (!f.ok()) return Error(f.error());
-  return Message(std::move(m));
-}
+// ---- Output ---------------------------------------------------------------
 
 Result<Message> decode_output(std::string_view payload) {
   if (payload.size() < 9) return Error("payload shorter than its 9-byte header");
@@ -365,73 +394,63 @@ Result<Message> decode_output(std::string_view payload) {
   return Message(std::move(out));
 }
 
-Result<Message> decode_payload(MessageType type, std::string_view payload) {
-  switch (type) {
-    case MessageType::kHello:
-      return decode_json<Hello>(payload);
-    case MessageType::kChallenge:
-      return decode_json<Challenge>(payload);
-    case MessageType::kAuth:
-      return decode_json<Auth>(payload);
-    case MessageType::kWelcome:
-      return decode_json<Welcome>(payload);
-    case MessageType::kSpawn:
-      return decode_spawn(payload);
-    case MessageType::kKill:
-      return decode_json<Kill>(payload);
-    case MessageType::kSignal:
-      return decode_json<Signal>(payload);
-    case MessageType::kShutdown:
-      return decode_json<Shutdown>(payload);
-    case MessageType::kStarted:
-      return decode_json<Started>(payload);
-    case MessageType::kSpawnFailed:
-      return decode_json<SpawnFailed>(payload);
-    case MessageType::kExited:
-      return decode_json<Exited>(payload);
-    case MessageType::kOutput:
-      return decode_output(payload);
-  }
-  return Error("unknown message type");
+// ---- frames ---------------------------------------------------------------
+
+std::string frame(MessageType type, const std::string& payload) {
+  std::string out;
+  out.reserve(5 + payload.size());
+  put_be(out, 1 + payload.size(), 4);
+  out.push_back(static_cast<char>(type));
+  out += payload;
+  return out;
 }
 
-bool known_type(uint8_t t) {
-  return (t >= 1 && t <= 4) || (t >= 10 && t <= 13) || (t >= 20 && t <= 23);
+// The payload as the message of variant index `index` (from type_index).
+template <size_t I = 0>
+Result<Message> decode_payload(size_t index, std::string_view payload) {
+  if constexpr (I == std::variant_size_v<Message>) {
+    return Error("unknown message type");
+  } else {
+    using M = std::variant_alternative_t<I, Message>;
+    if (index != I) return decode_payload<I + 1>(index, payload);
+    if constexpr (std::is_same_v<M, Output>) {
+      return decode_output(payload);
+    } else if constexpr (std::is_same_v<M, Spawn>) {
+      return decode_spawn(payload);
+    } else {
+      return decode_json<M>(payload);
+    }
+  }
 }
 
 }  // namespace
 
 std::string encode_output_header(uint64_t launch, Stream stream, size_t data_size) {
   std::string f;
-  put_be32(f, static_cast<uint32_t>(1 + 9 + data_size));
+  put_be(f, 1 + 9 + data_size, 4);
   f.push_back(static_cast<char>(MessageType::kOutput));
-  put_be64(f, launch);
+  put_be(f, launch, 8);
   f.push_back(static_cast<char>(stream));
   return f;
 }
 
 std::string encode(const Message& m) {
-  MessageType type = type_of(m);
-  if (const Output* out = std::get_if<Output>(&m)) {
-    std::string f = encode_output_header(out->launch, out->stream, out->data.size());
-    f += out->data;
-    return f;
-  }
-  if (const Spawn* spawn = std::get_if<Spawn>(&m)) return frame(type, encode_spawn(*spawn));
-  json j = std::visit(
-      [](const auto& v) -> json {
-        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, Output> ||
-                      std::is_same_v<std::decay_t<decltype(v)>, Spawn>) {
-          return json();  // binary, handled above
+  MessageType type = kTypes[m.index()].type;
+  return std::visit(
+      [&](const auto& v) -> std::string {
+        using M = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<M, Output>) {
+          return encode_output_header(v.launch, v.stream, v.data.size()) + v.data;
+        } else if constexpr (std::is_same_v<M, Spawn>) {
+          return frame(type, encode_spawn(v));
         } else {
-          return to_json(v);
+          return frame(type, to_json(v).dump(-1, ' ', false, json::error_handler_t::replace));
         }
       },
       m);
-  return frame(type, j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-const char* message_name(const Message& m) { return type_name(type_of(m)); }
+const char* message_name(const Message& m) { return kTypes[m.index()].name; }
 
 void FrameDecoder::feed(const char* data, size_t n) {
   // Drop consumed bytes once they are the larger part, so that feeding
@@ -454,15 +473,19 @@ std::optional<Result<Message>> FrameDecoder::next() {
                                  " bytes, more than the limit of " + std::to_string(max_frame_)));
   }
   // The type is checked as soon as it is there, so garbage fails early.
-  uint8_t type = avail >= 5 ? static_cast<uint8_t>(p[4]) : 0;
-  if (avail >= 5 && !known_type(type)) {
+  if (avail < 5) return std::nullopt;
+  uint8_t type = static_cast<uint8_t>(p[4]);
+  int index = type_index(type);
+  if (index < 0) {
     return Result<Message>(Error("bad frame: unknown message type " + std::to_string(type)));
   }
   if (avail < 4 + length) return std::nullopt;
-  auto mt = static_cast<MessageType>(type);
-  Result<Message> m = decode_payload(mt, std::string_view(p + 5, length - 1));
+  Result<Message> m =
+      decode_payload(static_cast<size_t>(index), std::string_view(p + 5, length - 1));
   // A bad frame is not consumed: the error repeats until the owner closes.
-  if (!m.ok()) return Result<Message>(m.error().with_context(std::string("bad ") + type_name(mt)));
+  if (!m.ok()) {
+    return Result<Message>(m.error().with_context(std::string("bad ") + kTypes[index].name));
+  }
   pos_ += 4 + length;
   if (pos_ == buf_.size()) {
     buf_.clear();

@@ -58,19 +58,27 @@ struct Hello {
   uint32_t version = kProtocolVersion;
   std::string node;   // the node name this daemon stands for
   std::string nonce;  // 32 random bytes, hex
+
+  bool operator==(const Hello&) const = default;
 };
 
 struct Challenge {
   std::string nonce;  // launcher's 32 random bytes, hex
   std::string mac;    // hex HMAC(key, "jobset-launcher" | daemon nonce | launcher nonce)
+
+  bool operator==(const Challenge&) const = default;
 };
 
 struct Auth {
   std::string mac;  // hex HMAC(key, "jobset-daemon" | launcher nonce | daemon nonce | node)
+
+  bool operator==(const Auth&) const = default;
 };
 
 struct Welcome {
   int32_t node_index = 0;
+
+  bool operator==(const Welcome&) const = default;
 };
 
 struct ProcessSpec {
@@ -79,7 +87,7 @@ struct ProcessSpec {
   std::string name;               // stable name, for messages
   std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
   std::vector<std::pair<std::string, std::string>> env;  // set on top of the daemon's environment
-  std::string cwd;                // empty: the daemon's
+  std::string cwd;                                       // empty: the daemon's
   // Binding (topology/binding.hpp): the OS PU indexes the process is bound
   // to before exec (empty: not bound), and the node-local GPU and
   // accelerator indexes it may use; the daemon exports them as
@@ -88,10 +96,14 @@ struct ProcessSpec {
   std::vector<int32_t> cpus;
   std::vector<int32_t> gpus;
   std::vector<int32_t> tpus;
+
+  bool operator==(const ProcessSpec&) const = default;
 };
 
 struct Spawn {
   std::vector<ProcessSpec> processes;
+
+  bool operator==(const Spawn&) const = default;
 };
 
 // Stops processes: SIGTERM to each one's process group, SIGKILL after
@@ -100,32 +112,44 @@ struct Kill {
   bool all = false;
   std::vector<uint64_t> launches;
   int32_t grace_ms = 3000;
+
+  bool operator==(const Kill&) const = default;
 };
 
 struct Signal {
   bool all = false;
   std::vector<uint64_t> launches;
   int32_t signo = 0;
+
+  bool operator==(const Signal&) const = default;
 };
 
 struct Shutdown {
   int32_t grace_ms = 3000;  // kill what still runs as Kill does, then exit
+
+  bool operator==(const Shutdown&) const = default;
 };
 
 struct Started {
   uint64_t launch = 0;
   int32_t pid = 0;
+
+  bool operator==(const Started&) const = default;
 };
 
 struct SpawnFailed {
   uint64_t launch = 0;
   std::string error;  // "spawn ./a.out: No such file or directory"
+
+  bool operator==(const SpawnFailed&) const = default;
 };
 
 struct Exited {
   uint64_t launch = 0;
   int32_t exit_code = 0;  // valid when signal == 0
   int32_t signal = 0;     // the signal that ended it, or 0
+
+  bool operator==(const Exited&) const = default;
 };
 
 enum class Stream : uint8_t { kStdout = 1, kStderr = 2 };
@@ -134,6 +158,8 @@ struct Output {
   uint64_t launch = 0;
   Stream stream = Stream::kStdout;
   std::string data;  // whole lines ending in '\n', or a stream's last partial line
+
+  bool operator==(const Output&) const = default;
 };
 
 using Message = std::variant<Hello, Challenge, Auth, Welcome, Spawn, Kill, Signal, Shutdown,

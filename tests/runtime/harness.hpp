@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +53,44 @@ inline std::string slurp(const std::string& path) {
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
+}
+
+// Sets (or, with nullopt, unsets) an environment variable of this process
+// for the guard's life, then puts back what was there.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
+    if (const char* old = getenv(name_.c_str())) old_ = old;
+    set(value);
+  }
+  ~ScopedEnv() { set(old_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  void set(const std::optional<std::string>& v) {
+    if (v) {
+      setenv(name_.c_str(), v->c_str(), 1);
+    } else {
+      unsetenv(name_.c_str());
+    }
+  }
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// Runs the rest of the test once per mode of the Spawner (spawner.cpp),
+// which reads JOBSETD_SPAWN when it is made.
+#define EACH_SPAWN_MODE()                                                  \
+  const std::string mode = GENERATE(as<std::string>{}, "vfork", "fork");   \
+  ::jobset::runtime::testing::ScopedEnv spawn_mode("JOBSETD_SPAWN", mode); \
+  INFO("spawner in " << mode << " mode")
+
+// This process's open-files limit, for a Spawner to give its children.
+inline rlimit open_files_limit() {
+  rlimit r{};
+  getrlimit(RLIMIT_NOFILE, &r);
+  return r;
 }
 
 // Fails the whole program after `seconds` if a test hangs.
