@@ -90,9 +90,8 @@ struct ProcessSpec {
   std::string cwd;                                       // empty: the daemon's
   // Binding (topology/binding.hpp): the OS PU indexes the process is bound
   // to before exec (empty: not bound), and the node-local GPU and
-  // accelerator indexes it may use; the daemon exports them as
-  // CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, TPU_VISIBLE_CHIPS and
-  // JOBSET_ACCELERATORS.
+  // accelerator indexes it may use (their variables, CUDA_VISIBLE_DEVICES
+  // and friends, are already in `env`: launcher/run/process_spec).
   std::vector<int32_t> cpus;
   std::vector<int32_t> gpus;
   std::vector<int32_t> tpus;
