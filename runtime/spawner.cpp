@@ -96,7 +96,7 @@ struct Spawner::ChildArgs {
 
 Spawner::Spawner(rlimit child_nofile) : child_nofile_(child_nofile) {
   devnull_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  for (int sig = 1; sig < SIGRTMAX; ++sig) {
+  for (int sig = 1; sig <= SIGRTMAX; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     struct sigaction sa {};
     if (sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL)
