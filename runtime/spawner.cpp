@@ -84,10 +84,13 @@ struct Spawner::ChildArgs {
   const Spawner* self = nullptr;
   const ProcessSpec* spec = nullptr;
   char* const* argv = nullptr;
-  char* const* envp = nullptr;  // kVfork: the whole environment
+  // kVfork: {"/bin/sh", argv...}: a file the kernel cannot execute (a
+  // script without "#!") runs under /bin/sh, as execvp does.
+  char** sh_argv = nullptr;
+  char* const* envp = nullptr;          // kVfork: the whole environment
   const cpu_set_t* affinity = nullptr;  // null: not bound
   size_t affinity_size = 0;
-  const char* path = nullptr;   // kVfork: PATH to search
+  const char* path = nullptr;  // kVfork: PATH to search
   int out_w = -1, err_w = -1, status_w = -1;
   pid_t parent = 0;
   int32_t stage = 0;
@@ -160,7 +163,8 @@ Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec) {
   }
 
   std::vector<char*> argv;
-  argv.reserve(spec.argv.size() + 1);
+  argv.reserve(spec.argv.size() + 2);
+  argv.push_back(const_cast<char*>("/bin/sh"));
   for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<std::string> env_storage;
@@ -168,7 +172,8 @@ Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec) {
   ChildArgs args;
   args.self = this;
   args.spec = &spec;
-  args.argv = argv.data();
+  args.argv = argv.data() + 1;
+  args.sh_argv = argv.data();
   Affinity affinity(spec.cpus);
   args.affinity = affinity.set;
   args.affinity_size = affinity.size;
@@ -231,6 +236,16 @@ bool Spawner::setup_child(ChildArgs& a) const {
   return true;
 }
 
+// execve, and for ENOEXEC (no "#!", not a binary) /bin/sh with the file as
+// its script, as execvp does. Returns only on failure, with errno set.
+static void exec_file(const char* file, char** sh_argv, char* const* argv, char* const* envp) {
+  execve(file, argv, envp);
+  if (errno != ENOEXEC) return;
+  sh_argv[1] = const_cast<char*>(file);  // argv[0] gives way to the script's path
+  execve(sh_argv[0], sh_argv, envp);
+  errno = ENOEXEC;
+}
+
 int Spawner::vfork_child(void* arg) {
   auto& a = *static_cast<ChildArgs*>(arg);
   const ProcessSpec& spec = *a.spec;
@@ -246,7 +261,7 @@ int Spawner::vfork_child(void* arg) {
   }
   const char* file = a.argv[0];
   if (strchr(file, '/')) {
-    execve(file, a.argv, a.envp);
+    exec_file(file, a.sh_argv, a.argv, a.envp);
     a.err = errno;
   } else {
     // PATH search as execvp does it: EACCES wins over ENOENT.
@@ -265,7 +280,7 @@ int Spawner::vfork_child(void* arg) {
         }
         buf[dlen] = '/';
         memcpy(buf + dlen + 1, file, flen + 1);
-        execve(buf, a.argv, a.envp);
+        exec_file(buf, a.sh_argv, a.argv, a.envp);
         if (errno == EACCES) err = EACCES;
         if (errno != ENOENT && errno != EACCES && errno != ENOTDIR) {
           err = errno;
@@ -283,7 +298,8 @@ int Spawner::vfork_child(void* arg) {
 
 void Spawner::fork_child(ChildArgs& a) const {
   const ProcessSpec& spec = *a.spec;
-  if (!setup_child(a)) fail_child(a.status_w, a.stage ? static_cast<Stage>(a.stage) : Stage::kSetup);
+  if (!setup_child(a))
+    fail_child(a.status_w, a.stage ? static_cast<Stage>(a.stage) : Stage::kSetup);
   if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) fail_child(a.status_w, Stage::kCwd);
   for (const auto& [name, value] : spec.env) {
     if (setenv(name.c_str(), value.c_str(), 1) != 0) fail_child(a.status_w, Stage::kEnv);

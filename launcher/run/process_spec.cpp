@@ -74,8 +74,7 @@ Env ProcessSpecs::jobset_variables(int32_t rank, int attempt) const {
   const std::string global = std::to_string(p.global_rank);
   const std::string local = std::to_string(local_rank_[rank]);
   const std::string local_size = std::to_string(local_size_[rank]);
-  const std::string coordinator =
-      settings_.coordinator_host + ":" + std::to_string(settings_.coordinator_port);
+  const std::string& host = settings_.coordinator_host;
   Env env = {
       {"JOBSET_NAME", js_.name},
       {"REPLICATED_JOB_NAME", rj.name},
@@ -103,14 +102,14 @@ Env ProcessSpecs::jobset_variables(int32_t rank, int attempt) const {
       {"ROLE_WORLD_SIZE", std::to_string(ex.rjobs[p.rjob].processes)},
       {"TORCHELASTIC_RESTART_COUNT", std::to_string(attempt)},
       {"TORCHELASTIC_MAX_RESTARTS", std::to_string(settings_.max_restarts)},
-      {"MASTER_ADDR", settings_.coordinator_host},
-      {"MASTER_PORT", std::to_string(settings_.coordinator_port)},
+      {"MASTER_ADDR", host},
+      {"MASTER_PORT", std::to_string(settings_.master_port)},
       {"JAX_PROCESS_ID", global},
       {"JAX_NUM_PROCESSES", world},
-      {"JAX_COORDINATOR_ADDRESS", coordinator},
+      {"JAX_COORDINATOR_ADDRESS", host + ":" + std::to_string(settings_.jax_port)},
       {"MEGASCALE_SLICE_ID", std::to_string(p.job_group_index)},
       {"MEGASCALE_NUM_SLICES", std::to_string(g.replicas)},
-      {"MEGASCALE_COORDINATOR_ADDRESS", coordinator},
+      {"MEGASCALE_COORDINATOR_ADDRESS", host + ":" + std::to_string(settings_.megascale_port)},
       {"OMPI_COMM_WORLD_RANK", global},
       {"OMPI_COMM_WORLD_SIZE", world},
       {"OMPI_COMM_WORLD_LOCAL_RANK", local},
@@ -123,6 +122,8 @@ Env ProcessSpecs::jobset_variables(int32_t rank, int attempt) const {
     env.emplace_back("JOBSET_COORDINATOR",
                      js_.network.enable_dns_hostnames ? fqdn(js_, c) : c.name);
   }
+  if (settings_.default_omp_threads && local_size_[rank] > 1)
+    env.emplace_back("OMP_NUM_THREADS", "1");
   if (!plan_.bindings.empty()) add_devices(env, plan_.bindings[rank]);
   return env;
 }

@@ -5,8 +5,9 @@
 //   1. jobset's variables: the indexes of the process in the JobSet
 //      (JOBSET_*, RANK, WORLD_SIZE, JAX_*, MEGASCALE_*, OMPI_COMM_WORLD_*,
 //      MPI_APPNUM, TORCHELASTIC_*), its place on the node (LOCAL_RANK,
-//      GROUP_RANK, JOBSET_NODE), the coordinator (MASTER_ADDR, MASTER_PORT,
-//      JAX_COORDINATOR_ADDRESS, MEGASCALE_COORDINATOR_ADDRESS) and its
+//      GROUP_RANK, JOBSET_NODE, OMP_NUM_THREADS=1 when it shares the node),
+//      the coordinator (MASTER_ADDR, MASTER_PORT, JAX_COORDINATOR_ADDRESS,
+//      MEGASCALE_COORDINATOR_ADDRESS, each its own port) and its
 //      devices (CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
 //      TPU_VISIBLE_CHIPS, JOBSET_ACCELERATORS);
 //   2. the file's env (a user who sets RANK or CUDA_VISIBLE_DEVICES means it);
@@ -33,8 +34,14 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 struct SpecSettings {
   int64_t max_restarts = 0;      // effective: --max-restarts, else the file's, else 0
   std::string coordinator_host;  // MASTER_ADDR and the JAX/Megascale coordinator host
-  int coordinator_port = 0;      // MASTER_PORT, chosen per run
-  Env exports;                   // -x, in command-line order
+  // Distinct ports chosen per run, so that servers in one process do not collide.
+  int master_port = 0;     // MASTER_PORT (torch.distributed)
+  int jax_port = 0;        // JAX_COORDINATOR_ADDRESS
+  int megascale_port = 0;  // MEGASCALE_COORDINATOR_ADDRESS
+  // OMP_NUM_THREADS=1 for processes that share a node, as torchrun does;
+  // false when the launcher's environment sets it (then that value stays).
+  bool default_omp_threads = true;
+  Env exports;  // -x, in command-line order
 };
 
 // The effective max_restarts: the flag when given, else the file's failure policy's, else 0.

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -27,20 +28,25 @@ timeval to_timeval(double seconds) {
   return timeval{static_cast<time_t>(whole), static_cast<suseconds_t>((seconds - whole) * 1e6)};
 }
 
-// A port free on loopback now, for MASTER_PORT and the JAX coordinator.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
+// `count` distinct ports free on loopback now, for MASTER_PORT and the JAX
+// and Megascale coordinators: all are bound at once, so none repeats.
+std::vector<int> free_ports(int count) {
+  std::vector<int> fds, ports;
+  for (int i = 0; i < count; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port = ntohs(a.sin_port);
+    if (fd >= 0) fds.push_back(fd);
+    ports.push_back(port);
+  }
+  for (int fd : fds) ::close(fd);
+  return ports;
 }
 
 class EventTimer final : public Timer {
@@ -91,6 +97,13 @@ class DaemonNodeLink final : public NodeLink {
  private:
   std::unique_ptr<runtime::DaemonLink> link_;
 };
+
+bool shares_a_node(const Plan& plan) {
+  std::vector<int> on(plan.cluster.nodes.size(), 0);
+  for (const topology::Slot& slot : plan.slots)
+    if (++on[slot.node] > 1) return true;
+  return false;
+}
 
 // Hands an authenticated daemon to the driver, its reports wired to it.
 void accept_daemon(RunDriver& driver, std::unique_ptr<runtime::DaemonLink> link) {
@@ -150,8 +163,18 @@ int run(const JobSet& js, const Plan& plan, const RunOptions& o, Starter& starte
   // Every node is on this machine for now, so the coordinator (or rank 0)
   // is reached on loopback. Stable names and addresses arrive with the
   // rendezvous service.
-  SpecSettings specs{effective_max_restarts(js, o.max_restarts), "127.0.0.1", free_port(),
-                     o.exports};
+  std::vector<int> ports = free_ports(3);
+  SpecSettings specs;
+  specs.max_restarts = effective_max_restarts(js, o.max_restarts);
+  specs.coordinator_host = "127.0.0.1";
+  specs.master_port = ports[0];
+  specs.jax_port = ports[1];
+  specs.megascale_port = ports[2];
+  specs.default_omp_threads = std::getenv("OMP_NUM_THREADS") == nullptr;
+  specs.exports = o.exports;
+  if (o.verbose && specs.default_omp_threads && shares_a_node(plan))
+    err << "jobset: OMP_NUM_THREADS=1 for processes that share a node (as torchrun does); set it "
+           "to choose\n";
   bool status_line = !o.quiet && o.output.dir.empty() && isatty(2);
   DriverIo io{loop, starter, sink, err, events.is_open() ? &events : nullptr, status_line};
   RunDriver driver(js, plan, o, std::move(specs), io);

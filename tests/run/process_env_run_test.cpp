@@ -1,5 +1,9 @@
 // A process's environment end to end: the real launcher and jobsetd build
 // it once (launcher/run/process_spec) and the program sees it.
+#include <sys/stat.h>
+
+#include <sstream>
+
 #include "tests/run/run_util.hpp"
 
 using namespace runtest;
@@ -58,4 +62,41 @@ TEST_CASE("run: --host nodes are remote, and the refusal names them before anyth
   CHECK(
       r.last_err_line().find("nodes far1, far2 are remote, which needs the ssh or srun launcher") !=
       std::string::npos);
+}
+
+TEST_CASE(
+    "run: MASTER_PORT and the JAX and Megascale coordinator ports are distinct; OMP_NUM_THREADS=1 "
+    "on a "
+    "shared node",
+    "[run]") {
+  Scratch s;
+  Launch r(s,
+           {"run", "-n", "2", "sh", "-c",
+            "echo $MASTER_PORT ${JAX_COORDINATOR_ADDRESS##*:} ${MEGASCALE_COORDINATOR_ADDRESS##*:} "
+            "${OMP_NUM_THREADS-unset}"});
+  REQUIRE(r.wait(30) == 0);
+  INFO(r.report());
+  auto lines = lines_of(r.out());
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == lines[1]);  // the same for every process of the run
+  std::istringstream words(lines[0]);
+  std::string master, jax, megascale, omp;
+  words >> master >> jax >> megascale >> omp;
+  CHECK(master != jax);
+  CHECK(jax != megascale);
+  CHECK(master != megascale);
+  CHECK(omp == "1");
+  Launch alone(s, {"run", "-n", "1", "sh", "-c", "echo ${OMP_NUM_THREADS-unset}"}, "alone");
+  REQUIRE(alone.wait(30) == 0);
+  CHECK(alone.out() == "unset\n");
+}
+
+TEST_CASE("run: a script without #! runs under /bin/sh, as with mpirun", "[run]") {
+  Scratch s;
+  s.write("plain", "echo plain $RANK $1\n");
+  REQUIRE(::chmod(s.path("plain").c_str(), 0755) == 0);
+  Launch r(s, {"run", "-n", "2", s.path("plain"), "arg"});
+  REQUIRE(r.wait(30) == 0);
+  INFO(r.report());
+  CHECK(sorted(lines_of(r.out())) == std::vector<std::string>{"plain 0 arg", "plain 1 arg"});
 }

@@ -207,6 +207,25 @@ TEST_CASE("spawner: the child starts in the spec's cwd, or in the daemon's when 
   CHECK(b.out() == std::filesystem::canonical(std::filesystem::current_path()).string() + "\n");
 }
 
+TEST_CASE("spawner: a script without #! runs under /bin/sh, by path and from PATH, as execvp does",
+          "[spawner]") {
+  EACH_SPAWN_MODE();
+  Scratch scratch;
+  std::string script = scratch.path("jobset-no-shebang");
+  { std::ofstream(script) << "echo \"plain script $# $1\"\n"; }
+  REQUIRE(chmod(script.c_str(), 0755) == 0);
+  Spawner spawner(open_files_limit());
+  Spawned by_path(spawner, spec({script, "one arg"}));
+  CHECK(by_path.exec_error() == "");
+  CHECK(by_path.out() == "plain script 1 one arg\n");
+  CHECK(by_path.exit_code() == 0);
+  ProcessSpec searched = spec({"jobset-no-shebang", "x"});
+  searched.env = {{"PATH", scratch.dir() + ":/usr/bin:/bin"}};
+  Spawned by_name(spawner, searched);
+  CHECK(by_name.exec_error() == "");
+  CHECK(by_name.out() == "plain script 1 x\n");
+}
+
 TEST_CASE(
     "spawner: the spec's env overrides the daemon's variable of the same name; the last of "
     "a repeated name wins",

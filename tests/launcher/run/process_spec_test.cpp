@@ -70,7 +70,14 @@ std::map<std::string, std::string> env_map(const Env& env) {
 }
 
 SpecSettings settings(int64_t max_restarts = 5, Env exports = {}) {
-  return SpecSettings{max_restarts, "10.0.0.7", 41000, std::move(exports)};
+  SpecSettings s;
+  s.max_restarts = max_restarts;
+  s.coordinator_host = "10.0.0.7";
+  s.master_port = 41000;
+  s.jax_port = 41001;
+  s.megascale_port = 41002;
+  s.exports = std::move(exports);
+  return s;
 }
 
 }  // namespace
@@ -114,9 +121,29 @@ TEST_CASE("process spec: the place on the node and the coordinator come from the
   CHECK(env["OMPI_COMM_WORLD_LOCAL_SIZE"] == "3");
   CHECK(env["MASTER_ADDR"] == "10.0.0.7");
   CHECK(env["MASTER_PORT"] == "41000");
-  CHECK(env["JAX_COORDINATOR_ADDRESS"] == "10.0.0.7:41000");
-  CHECK(env["MEGASCALE_COORDINATOR_ADDRESS"] == "10.0.0.7:41000");
+  CHECK(env["JAX_COORDINATOR_ADDRESS"] == "10.0.0.7:41001");  // each server its own port
+  CHECK(env["MEGASCALE_COORDINATOR_ADDRESS"] == "10.0.0.7:41002");
   CHECK(env_map(specs.environment(3, 0))["LOCAL_WORLD_SIZE"] == "4");
+}
+
+TEST_CASE("process spec: OMP_NUM_THREADS=1 where processes share a node, unless the user chose",
+          "[process_spec]") {
+  Fixture f = planned(kJob);
+  // n0 holds ranks 0-3, n1 ranks 4-6: every process shares its node.
+  ProcessSpecs specs(f.js, f.plan, settings());
+  CHECK(env_map(specs.environment(0, 0))["OMP_NUM_THREADS"] == "1");
+  ProcessSpecs exported(f.js, f.plan, settings(5, {{"OMP_NUM_THREADS", "8"}}));
+  CHECK(env_map(exported.environment(0, 0))["OMP_NUM_THREADS"] == "8");
+  SpecSettings from_environment = settings();
+  from_environment.default_omp_threads = false;  // the launcher's environment has it
+  ProcessSpecs kept(f.js, f.plan, from_environment);
+  CHECK(env_map(kept.environment(0, 0)).count("OMP_NUM_THREADS") == 0);
+  // Alone on a node: no default.
+  Fixture alone = planned(
+      "name = \"one\"\n[[replicated_jobs]]\nname = \"w\"\n[replicated_jobs.template]\n"
+      "command = [\"x\"]\n");
+  ProcessSpecs single(alone.js, alone.plan, settings());
+  CHECK(env_map(single.environment(0, 0)).count("OMP_NUM_THREADS") == 0);
 }
 
 TEST_CASE("process spec: the file's env wins over jobset's variables, and -x over both",

@@ -115,7 +115,9 @@ struct Run {
     plan = std::get<Plan>(std::move(p));
     options.max_restarts = max_restarts;
     options.grace_ms = 250;
-    SpecSettings specs{effective_max_restarts(js, max_restarts), "127.0.0.1", 40000, {}};
+    SpecSettings specs;
+    specs.max_restarts = effective_max_restarts(js, max_restarts);
+    specs.coordinator_host = "127.0.0.1";
     driver = std::make_unique<RunDriver>(js, plan, options, specs,
                                          DriverIo{loop, starter, sink, err, &events, false});
   }
