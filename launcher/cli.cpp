@@ -50,6 +50,20 @@ void add_map_flags(CLI::App* cmd, MapFlags& m) {
       "NUMA node or package holding its cores)");
 }
 
+// A CLI11 check with a short message ("expected ..., found 0"), not the
+// range of a double.
+CLI::Validator positive(const std::string& what) {
+  return CLI::Validator(
+      [what](std::string& v) -> std::string {
+        char* end = nullptr;
+        double d = std::strtod(v.c_str(), &end);
+        if (end == v.c_str() || *end != '\0' || !(d > 0) || d > 1e9)
+          return "expected " + what + ", found " + v;
+        return "";
+      },
+      "SECONDS");
+}
+
 void add_input(CLI::App* cmd, Input& in, const std::string& what) {
   cmd->add_option("file", in.file, what + " (TOML or Kubernetes YAML; - reads standard input)");
 }
@@ -87,6 +101,9 @@ CLI::App* add_plan(CLI::App& app, Args& a) {
   cmd->add_option("--hostfile", a.plan_nodes.hostfile,
                   "Nodes from a hostfile: 'name slots=N [gpus=N] [key=value ...]' per line");
   cmd->add_option("--host", a.plan_nodes.hosts, "Nodes as a list: a:4,b:4 (name:slots)");
+  cmd->add_option(
+      "--simulate-nodes", a.plan_nodes.simulate,
+      "N[:SLOTS]: N nodes of this machine, as `jobset run --simulate-nodes` starts them");
   cmd->add_option("--nodes", a.plan_nodes.nodes, "Plan for N imaginary nodes (with --slots)")
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--slots", a.plan_nodes.slots, "Slots per imaginary node")
@@ -151,7 +168,7 @@ CLI::App* add_run(CLI::App& app, Args& a) {
   cmd->add_option("--events", a.run_options.events_file,
                   "Write every state change as a JSON line to FILE");
   cmd->add_option("--timeout", a.run_flags.timeout, "Stop everything after SECONDS; exit 124")
-      ->check(CLI::PositiveNumber);
+      ->check(positive("a number of seconds above 0"));
   cmd->add_option("--max-restarts", a.run_flags.max_restarts,
                   "Override failure_policy.max_restarts")
       ->check(CLI::NonNegativeNumber);
@@ -209,6 +226,13 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
   CLI::App* plan_cmd = add_plan(app, a);
   CLI::App* run_cmd = add_run(app, a);
 
+  const std::vector<std::string> commands = {"validate", "convert", "plan", "run"};
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-' &&
+      std::find(commands.begin(), commands.end(), args[0]) == commands.end()) {
+    err << "jobset: unknown command '" << args[0]
+        << "' (commands: validate, convert, plan, run; see jobset --help)\n";
+    return kExitBadInput;
+  }
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);

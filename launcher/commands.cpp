@@ -2,9 +2,16 @@
 // prints, and returns an exit code (commands.hpp). Flags are cli.cpp's.
 #include "launcher/commands.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -13,6 +20,7 @@
 #include "launcher/plan/plan.hpp"
 #include "launcher/plan/plan_svg.hpp"
 #include "launcher/run/local_daemons.hpp"
+#include "launcher/run/process_spec.hpp"
 #include "launcher/run/starter.hpp"
 #include "launcher/spec/adhoc.hpp"
 #include "launcher/spec/load.hpp"
@@ -78,6 +86,52 @@ Status write_output(const std::string& path, const std::string& text, std::ostre
   return {};
 }
 
+// -x VAR (from this environment) or VAR=VALUE, in order; VAR is a shell name.
+Status resolve_exports(const std::vector<std::string>& flags, Env& out) {
+  for (const std::string& x : flags) {
+    size_t eq = x.find('=');
+    std::string var = x.substr(0, eq);
+    bool name_ok = !var.empty() && !std::isdigit(static_cast<unsigned char>(var[0])) &&
+                   std::all_of(var.begin(), var.end(), [](char c) {
+                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                   });
+    if (!name_ok)
+      return Error("-x " + x +
+                   ": expected VAR or VAR=VALUE, VAR made of letters, digits and _ (not starting "
+                   "with a digit)");
+    if (eq != std::string::npos) {
+      out.emplace_back(var, x.substr(eq + 1));
+    } else if (const char* v = std::getenv(var.c_str())) {
+      out.emplace_back(var, v);
+    } else {
+      return Error("-x " + var + ": the variable is not set in this environment");
+    }
+  }
+  return {};
+}
+
+// Output that cannot be written is found before anything starts: the
+// events file (never through a symlink planted in its place) and the
+// output directory.
+Status check_writable(const RunOptions& o) {
+  if (!o.events_file.empty()) {
+    int fd = ::open(o.events_file.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0)
+      return Error("--events " + o.events_file + ": cannot be written: " +
+                   (errno == ELOOP ? "it is a symbolic link, which jobset does not write through"
+                                   : std::strerror(errno)));
+    ::close(fd);
+  }
+  if (!o.output.dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.output.dir, ec);
+    if (ec) return Error("--output-dir " + o.output.dir + ": cannot be created: " + ec.message());
+    if (::access(o.output.dir.c_str(), W_OK | X_OK) != 0)
+      return Error("--output-dir " + o.output.dir + ": cannot be written: " + std::strerror(errno));
+  }
+  return {};
+}
+
 }  // namespace
 
 int cmd_validate(const std::vector<std::string>& files, bool quiet, std::ostream& out,
@@ -100,6 +154,12 @@ int cmd_validate(const std::vector<std::string>& files, bool quiet, std::ostream
 }
 
 int cmd_convert(const Input& in, const std::string& output, std::ostream& out, std::ostream& err) {
+  for (const char* ext : {".yaml", ".yml", ".json"})
+    if (output.size() > std::strlen(ext) && output.ends_with(ext)) {
+      err << "jobset: nothing converted: -o " << output
+          << ": convert writes the native TOML; name the file .toml (or - for standard output)\n";
+      return kExitBadInput;
+    }
   auto loaded = load_input(in, err);
   if (!loaded) {
     err << "jobset: nothing converted: the input has errors\n";
@@ -124,7 +184,8 @@ int cmd_plan(const Input& in, const NodeSource& ns, const MapFlags& map, const s
     err << "jobset: " << policy.error().message() << "\n";
     return kExitBadInput;
   }
-  auto cluster = resolve_nodes(ns);
+  // As `run` does: this machine takes as many processes as it is given.
+  auto cluster = resolve_nodes(ns, count_processes(loaded->jobset));
   if (!cluster) {
     err << "jobset: " << cluster.error().message() << "\n";
     return kExitBadInput;
@@ -163,21 +224,13 @@ int cmd_run(const Input& in, const NodeSource& ns, const MapFlags& map, const Ru
     err << "jobset: nothing started: the JobSet is suspended (suspend = true)\n";
     return kExitBadInput;
   }
-  for (const std::string& x : flags.exports) {
-    size_t eq = x.find('=');
-    std::string var = x.substr(0, eq);
-    if (var.empty()) {
-      err << "jobset: -x " << x << ": expected VAR or VAR=VALUE\n";
-      return kExitBadInput;
-    }
-    if (eq != std::string::npos) {
-      options.exports.emplace_back(var, x.substr(eq + 1));
-    } else if (const char* v = std::getenv(var.c_str())) {
-      options.exports.emplace_back(var, v);
-    } else {
-      err << "jobset: -x " << var << ": the variable is not set in this environment\n";
-      return kExitBadInput;
-    }
+  if (auto s = resolve_exports(flags.exports, options.exports); !s) {
+    err << "jobset: nothing started: " << s.error().message() << "\n";
+    return kExitBadInput;
+  }
+  if (auto s = check_writable(options); !s) {
+    err << "jobset: nothing started: " << s.error().message() << "\n";
+    return kExitBadInput;
   }
   auto policy = parse_map_policy(map);
   if (!policy) {

@@ -62,12 +62,14 @@ std::string OutputSink::decorate(const std::string& name, std::string_view data)
 }
 
 Result<int> OutputSink::file_for(const std::string& name, int attempt, int stream) {
-  std::string path = options_.dir + "/" + name + "." + std::to_string(attempt) + (stream == 1 ? ".out" : ".err");
+  std::string path =
+      options_.dir + "/" + name + "." + std::to_string(attempt) + (stream == 1 ? ".out" : ".err");
   auto it = files_.find(path);
   if (it != files_.end()) return it->second;
   std::error_code ec;
   std::filesystem::create_directories(options_.dir, ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Never through a symlink planted in the file's place; the user's umask applies.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
   if (fd < 0) return Error("--output-dir: " + path + ": " + std::strerror(errno));
   files_[path] = fd;
   return fd;

@@ -1,0 +1,90 @@
+// The small edges an mpirun user hits first at the terminal: unknown
+// commands, bad flag values, output that cannot be written, plan and run
+// agreeing on this machine. Each is refused before anything starts (exit 2).
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/cli/cli_util.hpp"
+
+using namespace clitest;
+
+TEST_CASE("cli: an unknown command is an error even with --help, and names the commands", "[cli]") {
+  Run r = jobset("submit --help");
+  CHECK(r.code == 2);
+  CHECK(r.last_err_line() ==
+        "jobset: unknown command 'submit' (commands: validate, convert, plan, run; see jobset "
+        "--help)");
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("cli: --timeout 0 says what it expects in a line", "[cli]") {
+  Run r = jobset("run --timeout 0 -n 1 true");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--timeout: expected a number of seconds above 0, found 0") !=
+        std::string::npos);
+  CHECK(r.err.size() < 200);
+}
+
+TEST_CASE("cli: -x takes only variable names a shell would", "[cli]") {
+  for (const char* bad : {"'BAD NAME=1'", "1X=2", "=v", "A-B=3"}) {
+    INFO(bad);
+    Run r = jobset(std::string("run -x ") + bad + " -n 1 true");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("expected VAR or VAR=VALUE") != std::string::npos);
+    CHECK(r.err.find("completed") == std::string::npos);  // nothing ran
+  }
+  Run ok = jobset("run -q -x GOOD_1=yes -n 1 sh -c 'echo $GOOD_1'");
+  CHECK(ok.code == 0);
+  CHECK(ok.out == "yes\n");
+}
+
+TEST_CASE(
+    "cli: an --events or --output-dir that cannot be written is bad input before anything starts",
+    "[cli]") {
+  Scratch s;
+  std::string marker = (s.dir() / "ran").string();
+  Run events = jobset("run --events /nonexistent/dir/e.jsonl -n 1 touch " + marker);
+  CHECK(events.code == 2);
+  CHECK(events.last_err_line() ==
+        "jobset: nothing started: --events /nonexistent/dir/e.jsonl: cannot be written: No such "
+        "file or directory");
+  Run dir = jobset("run --output-dir /proc/no-such-dir -n 1 touch " + marker);
+  CHECK(dir.code == 2);
+  CHECK(dir.last_err_line().find(
+            "jobset: nothing started: --output-dir /proc/no-such-dir: cannot be") == 0);
+  CHECK_FALSE(fs::exists(marker));
+}
+
+TEST_CASE("cli: --events is never written through a symlink planted in its place", "[cli]") {
+  Scratch s;
+  fs::path target = s.dir() / "victim";
+  s.write("victim", "precious\n");
+  fs::create_symlink(target, s.dir() / "events.jsonl");
+  Run r = jobset("run --events " + (s.dir() / "events.jsonl").string() + " -n 1 true");
+  CHECK(r.code == 2);
+  CHECK(r.last_err_line().find("it is a symbolic link, which jobset does not write through") !=
+        std::string::npos);
+  CHECK(slurp(target) == "precious\n");
+}
+
+TEST_CASE("cli: convert refuses to write TOML into a .yaml file", "[cli]") {
+  Scratch s;
+  std::string out = (s.dir() / "job.yaml").string();
+  Run r = jobset("convert examples/multislice.yaml -o " + out);
+  CHECK(r.code == 2);
+  CHECK(r.last_err_line().find("convert writes the native TOML") != std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+  Run ok = jobset("convert examples/multislice.yaml -o " + (s.dir() / "job.toml").string());
+  CHECK(ok.code == 0);
+}
+
+TEST_CASE("cli: plan and run agree on this machine and on simulated nodes", "[cli]") {
+  // run -n N works on this machine whatever its size; plan says the same.
+  Run plan = jobset("plan -n 64 true");
+  CHECK(plan.code == 0);
+  CHECK(plan.out.find("job-true-0-63") != std::string::npos);
+  Run sim = jobset("plan --simulate-nodes 2 -n 4 true");
+  CHECK(sim.code == 0);
+  CHECK(sim.out.find("sim2") != std::string::npos);
+}
