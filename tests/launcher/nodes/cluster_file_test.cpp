@@ -2,11 +2,7 @@
 // (launcher/nodes/cluster_file.hpp).
 #include "launcher/nodes/cluster_file.hpp"
 
-#include <stdlib.h>
-
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 
@@ -22,6 +18,7 @@ using jobset::launcher::load_slurm_nodes;
 using jobset::launcher::load_switch_topology;
 using jobset::launcher::parse_cluster_file;
 using jobset::topology::Cluster;
+using jobset::launcher::testing::TempDir;
 using jobset::topology::Node;
 using Labels = std::map<std::string, std::string>;
 
@@ -41,21 +38,6 @@ std::string cluster_error(const std::string& text, const std::string& base_dir =
   REQUIRE_FALSE(r.ok());
   return r.error().message();
 }
-
-// A temporary folder, removed with everything in it.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/jobset-cluster-file.XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path + "/" + name, std::ios::binary) << text;
-    return path + "/" + name;
-  }
-};
 
 // --- without node models ----------------------------------------------------
 
