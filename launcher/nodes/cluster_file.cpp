@@ -1,14 +1,14 @@
 // The cluster file and the file entry points: see cluster_file.hpp.
 //
 // The TOML goes through the same reader as JobSet files (document.hpp:
-// a plain tree with the line and column of every key and value), then one
-// pass over [[nodes]] builds the cluster: each entry's hostlist is
-// expanded, each name checked and de-duplicated, the entry's values read
-// once and copied to its nodes. A topology is loaded on its first use and
-// its index remembered. The first problem ends the parse.
+// a plain tree with the line and column of every key and value; its fields
+// read by field_reader.hpp, which words every type error), then one pass
+// over [[nodes]] builds the cluster: each entry's values are read once,
+// its hostlist expanded, each name checked and de-duplicated, and the
+// values copied to its nodes. A topology is loaded on its first use and
+// its index remembered. The first step that finds a problem ends the
+// parse, and the first of its problems in the file is told.
 #include "launcher/nodes/cluster_file.hpp"
-
-#include "launcher/nodes/hostfile.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -20,9 +20,11 @@
 #include <utility>
 #include <vector>
 
-#include "launcher/spec/document.hpp"
+#include "launcher/nodes/hostfile.hpp"
 #include "launcher/nodes/hostlist.hpp"
 #include "launcher/nodes/slurm_text.hpp"
+#include "launcher/spec/document.hpp"
+#include "launcher/spec/field_reader.hpp"
 
 namespace jobset::launcher {
 namespace {
@@ -61,27 +63,36 @@ struct Entry {
   Mark topology_mark;
 };
 
+// Every problem goes into diags_ as FieldReader reports it; the parse stops
+// after the step that found one and returns the first in file order.
 class ClusterFileParser {
  public:
   ClusterFileParser(const std::string& file, const std::string& base_dir)
-      : file_(file.empty() ? "<cluster file>" : file), base_dir_(base_dir) {}
+      : file_(file.empty() ? "<cluster file>" : file), base_dir_(base_dir), diags_(file_) {}
 
   Result<topology::Cluster> parse(std::string_view text);
 
  private:
-  Error at(Mark m, const std::string& message) const {
-    return Error(file_ + ":" + std::to_string(m.line) + ":" + std::to_string(m.column) + ": " +
-                 message);
+  Error first_error() const;
+  void error(Mark m, const std::string& path, const std::string& message) {
+    diags_.error(m, path, message);
   }
-  Status read_topologies(const Node& table);
-  Status read_entry(const Node& table);
-  Status read_field(const std::string& key, const Node& value, Mark key_mark, Entry& entry);
-  Status read_labels(const Node& table, Entry& entry);
-  Status add_nodes(const Node& name, Entry& entry);
-  Result<int32_t> topology_index(const std::string& name, Mark used_at);
-  Result<int64_t> count(const std::string& key, const Node& value, int64_t min) const;
+  void read_topologies(const Node& table);
+  void read_nodes(const Node& nodes);
+  void read_entry(const Node& table, const std::string& path);
+  void read_counts(FieldReader& r, Entry& entry);
+  void read_memory(FieldReader& r, Entry& entry);
+  void read_labels(FieldReader& r, Entry& entry);
+  void use_topology(Entry& entry);
+  void add_nodes(const std::string& hostlist, Mark mark, const std::string& path,
+                 const Entry& entry);
+  std::optional<int32_t> topology_index(const std::string& name, Mark used_at);
+  void apply_slurm_topology(const Node& value);
 
   std::string file_, base_dir_;
+  Diagnostics diags_;
+  SourceMap where_;
+  ReadContext ctx_{diags_, where_, {}};
   struct Definition {
     std::string reference;
     Mark mark;
@@ -92,134 +103,133 @@ class ClusterFileParser {
   topology::Cluster cluster_;
 };
 
+// "FILE:LINE:COL: PATH: message", as the JobSet reader words it, without
+// its "error:" (the first problem is the only one told).
+Error ClusterFileParser::first_error() const {
+  const Diagnostic* first = nullptr;
+  for (const Diagnostic& d : diags_.all()) {
+    if (d.severity != Severity::kError) continue;
+    if (!first || d.mark.line < first->mark.line ||
+        (d.mark.line == first->mark.line && d.mark.column < first->mark.column))
+      first = &d;
+  }
+  const Mark m = first->mark;
+  return Error(file_ + ":" + std::to_string(m.line) + ":" + std::to_string(m.column) + ": " +
+               (first->path.empty() ? "" : first->path + ": ") + first->message);
+}
+
 Result<topology::Cluster> ClusterFileParser::parse(std::string_view text) {
-  Diagnostics diags(file_);
-  std::optional<Node> root = parse_toml(text, diags);
-  if (!root) {
-    const Diagnostic& d = diags.all().front();
-    return at(d.mark, d.message);
+  std::optional<Node> root = parse_toml(text, diags_);
+  if (!root) return first_error();
+  FieldReader top(*root, "", "", ctx_);
+  const Node* topologies = top.take("topologies");
+  const Node* nodes = top.take("nodes");
+  const Node* slurm_topology = top.take("slurm_topology");
+  top.finish(Severity::kError);
+  if (topologies) read_topologies(*topologies);
+  if (slurm_topology) read_string(*slurm_topology, ctx_, "slurm_topology", "a path");
+  if (!diags_.has_errors()) {
+    if (nodes) read_nodes(*nodes);
+    if (cluster_.nodes.empty() && !diags_.has_errors())
+      error(nodes ? nodes->mark : Mark{1, 1}, "",
+            "expected at least one [[nodes]] entry, found none");
   }
-  const Node* slurm_topology = nullptr;
-  const Node* nodes = nullptr;
-  for (size_t i = 0; i < root->fields.size(); ++i) {
-    const auto& [key, value] = root->fields[i];
-    if (key == "topologies") {
-      if (Status s = read_topologies(value); !s) return s.error();
-    } else if (key == "nodes") {
-      nodes = &value;
-    } else if (key == "slurm_topology") {
-      slurm_topology = &value;
-    } else {
-      return at(root->key_marks[i], "unknown key " + quote_text(key) +
-                                        ": expected topologies, nodes or slurm_topology");
-    }
-  }
-  if (nodes == nullptr) return at(Mark{1, 1}, "expected at least one [[nodes]] entry, found none");
-  if (nodes->kind != Node::Kind::kArray) {
-    return at(nodes->mark, "nodes: expected [[nodes]] tables, found " + describe(*nodes));
-  }
-  for (const Node& entry : nodes->items) {
-    if (Status s = read_entry(entry); !s) return s.error();
-  }
-  if (cluster_.nodes.empty()) {
-    return at(nodes->mark, "expected at least one [[nodes]] entry, found none");
-  }
-  if (slurm_topology != nullptr) {
-    if (slurm_topology->kind != Node::Kind::kString) {
-      return at(slurm_topology->mark,
-                "slurm_topology: expected a path, found " + describe(*slurm_topology));
-    }
-    const std::string path = join_path(base_dir_, slurm_topology->text);
-    Result<std::string> topo = read_text_file(path);
-    Status s = topo ? apply_switch_topology(cluster_, *topo, path) : Status(topo.error());
-    if (!s) return at(slurm_topology->mark, "slurm_topology: " + s.error().message());
-  }
+  if (slurm_topology && !diags_.has_errors()) apply_slurm_topology(*slurm_topology);
+  if (diags_.has_errors()) return first_error();
   return std::move(cluster_);
 }
 
-Status ClusterFileParser::read_topologies(const Node& table) {
-  if (table.kind != Node::Kind::kTable) {
-    return at(table.mark,
-              "topologies: expected a table of name = \"reference\", found " + describe(table));
-  }
+void ClusterFileParser::read_topologies(const Node& table) {
+  if (table.kind != Node::Kind::kTable)
+    return report_expected(table, ctx_, "topologies", "a table of name = \"reference\"");
   for (const auto& [name, value] : table.fields) {
-    if (value.kind != Node::Kind::kString) {
-      return at(value.mark, "topologies." + name +
-                                ": expected an hwloc XML path or synthetic description, found " +
-                                describe(value));
-    }
-    topologies_[name] = Definition{value.text, value.mark};
+    if (auto reference = read_string(value, ctx_, "topologies." + name,
+                                     "an hwloc XML path or synthetic description"))
+      topologies_[name] = Definition{*reference, value.mark};
   }
-  return {};
 }
 
-Result<int32_t> ClusterFileParser::topology_index(const std::string& name, Mark used_at) {
+void ClusterFileParser::read_nodes(const Node& nodes) {
+  if (nodes.kind != Node::Kind::kArray)
+    return report_expected(nodes, ctx_, "nodes", "[[nodes]] tables");
+  for (size_t i = 0; i < nodes.items.size() && !diags_.has_errors(); ++i)
+    read_entry(nodes.items[i], indexed("nodes", i));
+}
+
+void ClusterFileParser::apply_slurm_topology(const Node& value) {
+  const std::string path = join_path(base_dir_, value.text);
+  Result<std::string> topo = read_text_file(path);
+  Status s = topo ? apply_switch_topology(cluster_, *topo, path) : Status(topo.error());
+  if (!s) error(value.mark, "slurm_topology", s.error().message());
+}
+
+std::optional<int32_t> ClusterFileParser::topology_index(const std::string& name, Mark used_at) {
   auto it = topologies_.find(name);
   if (it == topologies_.end()) {
-    return at(used_at, "topology " + quote_text(name) + " is not defined in [topologies]");
+    error(used_at, "", "topology " + quote_text(name) + " is not defined in [topologies]");
+    return std::nullopt;
   }
   Definition& d = it->second;
   if (d.index < 0) {
     Result<topology::NodeTopology> t = topology::topology_from_reference(d.reference, base_dir_);
-    if (!t) return at(d.mark, "topology " + quote_text(name) + ": " + t.error().message());
+    if (!t) {
+      error(d.mark, "", "topology " + quote_text(name) + ": " + t.error().message());
+      return std::nullopt;
+    }
     d.index = static_cast<int32_t>(cluster_.topologies.size());
     cluster_.topologies.push_back(std::move(*t));
   }
   return d.index;
 }
 
-Result<int64_t> ClusterFileParser::count(const std::string& key, const Node& value,
-                                         int64_t min) const {
-  if (value.kind != Node::Kind::kInt || value.integer < min || value.integer > kMaxSlotsPerNode) {
-    const std::string what = min > 0 ? "a positive integer" : "a non-negative integer";
-    if (value.kind == Node::Kind::kInt && value.integer > kMaxSlotsPerNode) {
-      return at(value.mark, key + ": expected at most " + std::to_string(kMaxSlotsPerNode) +
-                                ", found " + describe(value));
-    }
-    return at(value.mark, key + ": expected " + what + ", found " + describe(value));
-  }
-  return value.integer;
-}
-
-Status ClusterFileParser::read_entry(const Node& table) {
-  if (table.kind != Node::Kind::kTable) {
-    return at(table.mark, "nodes: expected a table, found " + describe(table));
-  }
+void ClusterFileParser::read_entry(const Node& table, const std::string& path) {
+  FieldReader r(table, path, path, ctx_);
+  if (!r.is_table()) return;
   Entry entry;
-  const Node* name = nullptr;
-  Mark local_mark;
-  for (size_t i = 0; i < table.fields.size(); ++i) {
-    const auto& [key, value] = table.fields[i];
-    if (key == "name") {
-      name = &value;
-    } else if (Status s = read_field(key, value, table.key_marks[i], entry); !s) {
-      return s;
+  const std::string expression = "a hostlist expression like \"gpu[01-16]\"";
+  r.require("name", "the entry's nodes, " + expression);
+  const Node* name = r.take("name");
+  std::optional<std::string> hostlist;
+  if (name) hostlist = read_string(*name, ctx_, r.child_display("name"), expression);
+  if (const Node* t = r.take("topology")) {
+    auto s = read_string(*t, ctx_, r.child_display("topology"), "a name from [topologies]");
+    if (s) {
+      entry.topology = *s;
+      entry.topology_mark = t->mark;
     }
-    if (key == "local") local_mark = table.key_marks[i];
   }
-  if (name == nullptr) return at(table.mark, "nodes: expected a name, found none");
-  if (local_mark.line > 0 && table.get("labels") && table.get("labels")->get("local")) {
-    return at(local_mark, "local: give local = true or labels.local, not both");
+  read_labels(r, entry);
+  read_counts(r, entry);
+  read_memory(r, entry);
+  std::optional<bool> local;
+  r.read("local", local);
+  r.finish(Severity::kError);
+  if (diags_.has_errors()) return;
+  if (local && entry.node.labels.contains("local")) {
+    return error(where_.find(r.child_native("local")).mark, r.child_display("local"),
+                 "give local = true or labels.local, not both");
   }
-  if (!entry.topology.empty()) {
-    Result<int32_t> index = topology_index(entry.topology, entry.topology_mark);
-    if (!index) return index.error();
-    const topology::NodeTopology& t = cluster_.topologies[static_cast<size_t>(*index)];
-    topology::Node& n = entry.node;
-    n.topology = *index;
-    const auto cores = static_cast<int64_t>(t.cores.size());
-    if (!entry.slots && cores > 0) n.slots = std::min(cores, kMaxSlotsPerNode);
-    if (!entry.gpus) n.gpus = static_cast<int64_t>(t.gpus.size());
-    if (!entry.tpus) n.tpus = static_cast<int64_t>(t.accelerators.size());
-    if (!entry.cpus) n.cpus = cores;
-    if (!entry.memory) n.memory = t.memory;
-  }
-  return add_nodes(*name, entry);
+  if (local.value_or(false)) entry.node.labels["local"] = "true";
+  if (!entry.topology.empty()) use_topology(entry);
+  if (!diags_.has_errors()) add_nodes(*hostlist, name->mark, r.child_display("name"), entry);
 }
 
-Status ClusterFileParser::read_field(const std::string& key, const Node& value, Mark key_mark,
-                                     Entry& entry) {
+// What the entry does not say comes from its node model.
+void ClusterFileParser::use_topology(Entry& entry) {
+  std::optional<int32_t> index = topology_index(entry.topology, entry.topology_mark);
+  if (!index) return;
+  const topology::NodeTopology& t = cluster_.topologies[static_cast<size_t>(*index)];
   topology::Node& n = entry.node;
+  n.topology = *index;
+  const auto cores = static_cast<int64_t>(t.cores.size());
+  if (!entry.slots && cores > 0) n.slots = std::min(cores, kMaxSlotsPerNode);
+  if (!entry.gpus) n.gpus = static_cast<int64_t>(t.gpus.size());
+  if (!entry.tpus) n.tpus = static_cast<int64_t>(t.accelerators.size());
+  if (!entry.cpus) n.cpus = cores;
+  if (!entry.memory) n.memory = t.memory;
+}
+
+void ClusterFileParser::read_counts(FieldReader& r, Entry& entry) {
   struct CountField {
     const char* key;
     int64_t topology::Node::*member;
@@ -233,91 +243,72 @@ Status ClusterFileParser::read_field(const std::string& key, const Node& value, 
       {"cpus", &topology::Node::cpus, &Entry::cpus, 0},
   };
   for (const CountField& f : kCounts) {
-    if (key != f.key) continue;
-    Result<int64_t> c = count(key, value, f.min);
-    if (!c) return c.error();
-    n.*f.member = *c;
+    std::optional<int64_t> count;
+    r.read(f.key, count, f.min, kMaxSlotsPerNode);
+    if (!count) continue;
+    entry.node.*f.member = *count;
     entry.*f.given = true;
-    return {};
   }
-  if (key == "memory") {
-    if (value.kind == Node::Kind::kInt && value.integer >= 0) {
-      n.memory = value.integer;
-    } else if (value.kind == Node::Kind::kString) {
-      Result<int64_t> size = parse_size(value.text);
-      if (!size) return at(value.mark, "memory: " + size.error().message());
-      n.memory = *size;
-    } else {
-      return at(value.mark, "memory: expected a size like \"512G\" or a number of bytes, found " +
-                                describe(value));
-    }
-    entry.memory = true;
-  } else if (key == "topology") {
-    if (value.kind != Node::Kind::kString) {
-      return at(value.mark,
-                "topology: expected a name from [topologies], found " + describe(value));
-    }
-    entry.topology = value.text;
-    entry.topology_mark = value.mark;
-  } else if (key == "labels") {
-    return read_labels(value, entry);
-  } else if (key == "local") {
-    if (value.kind != Node::Kind::kBool) {
-      return at(value.mark, "local: expected true or false, found " + describe(value));
-    }
-    if (value.boolean) n.labels["local"] = "true";
+}
+
+void ClusterFileParser::read_memory(FieldReader& r, Entry& entry) {
+  const Node* value = r.take("memory");
+  if (!value) return;
+  const std::string path = r.child_display("memory");
+  if (value->kind == Node::Kind::kInt && value->integer >= 0) {
+    entry.node.memory = value->integer;
+  } else if (value->kind == Node::Kind::kString) {
+    Result<int64_t> size = parse_size(value->text);
+    if (!size) return error(value->mark, path, size.error().message());
+    entry.node.memory = *size;
   } else {
-    return at(key_mark, "unknown key " + quote_text(key) +
-                            " in [[nodes]]: expected name, topology, labels, slots, gpus, tpus, "
-                            "cpus, memory or local");
+    return report_expected(*value, ctx_, path, "a size like \"512G\" or a number of bytes");
   }
-  return {};
+  entry.memory = true;
 }
 
-Status ClusterFileParser::read_labels(const Node& table, Entry& entry) {
-  if (table.kind != Node::Kind::kTable) {
-    return at(table.mark, "labels: expected a table of key = \"value\", found " + describe(table));
-  }
-  for (size_t i = 0; i < table.fields.size(); ++i) {
-    const auto& [key, value] = table.fields[i];
-    if (auto problem = check_label_key(key))
-      return at(table.key_marks[i], "labels: " + problem->message);
-    if (value.kind != Node::Kind::kString) {
-      std::string message = "labels." + key;
-      message += ": expected a string, found " + describe(value);
+void ClusterFileParser::read_labels(FieldReader& r, Entry& entry) {
+  const Node* table = r.take("labels");
+  if (!table) return;
+  const std::string path = r.child_display("labels");
+  if (table->kind != Node::Kind::kTable)
+    return report_expected(*table, ctx_, path, "a table of key = \"value\"");
+  for (size_t i = 0; i < table->fields.size(); ++i) {
+    const auto& [key, value] = table->fields[i];
+    if (auto problem = check_label_key(key)) {
+      error(table->key_marks[i], path, problem->message);
+    } else if (value.kind == Node::Kind::kTable) {
       // labels.example.com = "x" makes nested tables in TOML.
-      if (value.kind == Node::Kind::kTable)
-        message += " (quote keys with dots: \"example.com/x\" = \"v\")";
-      return at(value.mark, message);
+      error(value.mark, path + "." + key,
+            "expected a string, found " + describe(value) +
+                " (quote keys with dots: \"example.com/x\" = \"v\")");
+    } else if (auto s = read_string(value, ctx_, path + "." + key)) {
+      entry.node.labels[key] = *s;
     }
-    entry.node.labels[key] = value.text;
   }
-  return {};
 }
 
-Status ClusterFileParser::add_nodes(const Node& name, Entry& entry) {
-  if (name.kind != Node::Kind::kString) {
-    return at(name.mark,
-              "name: expected a hostlist expression like \"gpu[01-16]\", found " + describe(name));
-  }
-  Result<std::vector<std::string>> names = expand_hostlist(name.text, kMaxClusterNodes);
-  if (!names) return at(name.mark, "name: " + names.error().message());
+void ClusterFileParser::add_nodes(const std::string& hostlist, Mark mark, const std::string& path,
+                                  const Entry& entry) {
+  Result<std::vector<std::string>> names = expand_hostlist(hostlist, kMaxClusterNodes);
+  if (!names) return error(mark, path, names.error().message());
   if (static_cast<int64_t>(names->size()) >
       kMaxClusterNodes - static_cast<int64_t>(cluster_.nodes.size())) {
-    return at(name.mark, "name: too many nodes: expected at most " +
-                             std::to_string(kMaxClusterNodes) + " in the file");
+    return error(
+        mark, path,
+        "too many nodes: expected at most " + std::to_string(kMaxClusterNodes) + " in the file");
   }
   for (std::string& n : *names) {
-    if (auto problem = check_host_name(n)) return at(name.mark, "name: " + problem->message);
-    auto [it, inserted] = first_line_.emplace(n, name.mark.line);
+    if (auto problem = check_host_name(n)) return error(mark, path, problem->message);
+    auto [it, inserted] = first_line_.emplace(n, mark.line);
     if (!inserted) {
-      return at(name.mark, "node " + quote_text(n) + " is listed twice (first on line " +
-                               std::to_string(it->second) + ")");
+      return error(mark, "",
+                   "node " + quote_text(n) + " is listed twice (first on line " +
+                       std::to_string(it->second) + ")");
     }
     cluster_.nodes.push_back(entry.node);
     cluster_.nodes.back().name = std::move(n);
   }
-  return {};
 }
 
 }  // namespace

@@ -32,11 +32,13 @@
 //
 // Topologies are loaded when first referenced, once each, and shared
 // through Cluster::topologies and Node::topology; unreferenced ones are
-// not loaded. Errors say where and what was expected, and the first one
-// ends the parse: "cluster.toml:7:9: slots: expected a positive integer,
-// found string \"4\"", "cluster.toml:9:8: node 'gpu03' is listed twice
-// (first on line 3)", "cluster.toml:4:12: topology 'gpu-node' is not
-// defined in [topologies]"; unknown keys, wrong types and empty files too.
+// not loaded. Fields are read by spec/field_reader.hpp, so errors are
+// worded as in JobSet files: where, which field and what was expected; the
+// first one (in file order) ends the parse: "cluster.toml:7:9:
+// nodes[1].slots: expected an integer from 1 to 2147483647, found string
+// \"4\"", "cluster.toml:9:8: node 'gpu03' is listed twice (first on line
+// 3)", "cluster.toml:4:12: topology 'gpu-node' is not defined in
+// [topologies]"; unknown keys, wrong types and empty files too.
 #pragma once
 
 #include <string>

@@ -48,7 +48,7 @@ std::variant<Plan, PlanFailure> make_plan(const JobSet& js, topology::Cluster cl
 
 std::string plan_to_text(const JobSet& js, const Plan& plan);
 // One process's place inside its node, compactly: "cores 4-5, cpus 8-11,
-// gpus 0,1", "cores 3 (not bound)", or "not bound" when nothing is known.
+// gpus 0-1", "cores 3 (not bound)", or "not bound" when nothing is known.
 // For --report-bindings and the plan table.
 std::string binding_text(const Plan& plan, size_t process);
 std::string plan_to_json(const JobSet& js, const Plan& plan);

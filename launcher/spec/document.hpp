@@ -25,11 +25,11 @@ struct Node {
   bool boolean = false;
   int64_t integer = 0;
   double number = 0;
-  std::string text;  // kString, kScalar; for kOther the value as written
-  bool quoted = false;  // a YAML scalar written in quotes: always a string
-  std::vector<Node> items;                            // kArray
-  std::vector<std::pair<std::string, Node>> fields;   // kTable, in file order
-  std::vector<Mark> key_marks;                        // kTable: where each key is
+  std::string text;         // kString, kScalar; for kOther the value as written
+  bool quoted = false;      // a YAML scalar written in quotes: always a string
+  std::vector<Node> items;  // kArray
+  std::vector<std::pair<std::string, Node>> fields;  // kTable, in file order
+  std::vector<Mark> key_marks;                       // kTable: where each key is
 
   const Node* get(std::string_view key) const;
 };
@@ -39,10 +39,10 @@ std::string describe(const Node& n);
 
 enum class Format { kToml, kYaml };
 
-// Limits that keep hostile input from exhausting memory or stack.
+// Limits that keep hostile input from exhausting memory or stack; the
+// tree's depth and size limits (kMaxDepth, kMaxNodes) are in prescan.hpp,
+// which checks them before the parsers run.
 inline constexpr size_t kMaxFileBytes = 4u << 20;  // Kubernetes objects stay under ~1.5 MB
-inline constexpr int kMaxDepth = 64;
-inline constexpr size_t kMaxNodes = 1u << 20;
 
 // Parse `text`; on a syntax error, report it with its position and return
 // nothing. YAML input must hold exactly one document (others are skipped

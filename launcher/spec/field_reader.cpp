@@ -9,10 +9,6 @@ namespace jobset::launcher {
 
 namespace {
 
-void expected(const Node& n, ReadContext& ctx, const std::string& path, const std::string& what) {
-  ctx.diags.error(n.mark, path, "expected " + what + ", found " + describe(n));
-}
-
 bool plain_scalar(const Node& n) { return n.kind == Node::Kind::kScalar && !n.quoted; }
 
 std::optional<int64_t> parse_int(const std::string& s) {
@@ -25,12 +21,25 @@ std::optional<int64_t> parse_int(const std::string& s) {
   return v;
 }
 
+// "a, b or c", each name between `quote`s.
+std::string or_list(const std::vector<std::string>& names, const std::string& quote) {
+  std::string list;
+  for (size_t i = 0; i < names.size(); ++i)
+    list += (i ? (i + 1 == names.size() ? " or " : ", ") : "") + quote + names[i] + quote;
+  return list;
+}
+
 std::string range_text(int64_t min, int64_t max) {
   if (max == INT64_MAX) return "an integer >= " + std::to_string(min);
   return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
 }
 
 }  // namespace
+
+void report_expected(const Node& n, ReadContext& ctx, const std::string& path,
+                     const std::string& what) {
+  ctx.diags.error(n.mark, path, "expected " + what + ", found " + describe(n));
+}
 
 std::optional<int64_t> read_int(const Node& n, ReadContext& ctx, const std::string& path,
                                 int64_t min, int64_t max) {
@@ -40,11 +49,12 @@ std::optional<int64_t> read_int(const Node& n, ReadContext& ctx, const std::stri
   if (!v) {
     bool digits = plain_scalar(n) && !n.text.empty() &&
                   n.text.find_first_not_of("+-0123456789") == std::string::npos;
-    expected(n, ctx, path, digits ? range_text(min, max) + " (too large)" : range_text(min, max));
+    report_expected(n, ctx, path,
+                    digits ? range_text(min, max) + " (too large)" : range_text(min, max));
     return std::nullopt;
   }
   if (*v < min || *v > max) {
-    expected(n, ctx, path, range_text(min, max));
+    report_expected(n, ctx, path, range_text(min, max));
     return std::nullopt;
   }
   return v;
@@ -56,18 +66,21 @@ std::optional<bool> read_bool(const Node& n, ReadContext& ctx, const std::string
     if (n.text == "true" || n.text == "True" || n.text == "TRUE") return true;
     if (n.text == "false" || n.text == "False" || n.text == "FALSE") return false;
   }
-  expected(n, ctx, path, "true or false");
+  report_expected(n, ctx, path, "true or false");
   return std::nullopt;
 }
 
-std::optional<std::string> read_string(const Node& n, ReadContext& ctx, const std::string& path) {
+std::optional<std::string> read_string(const Node& n, ReadContext& ctx, const std::string& path,
+                                       const std::string& what) {
   if ((n.kind == Node::Kind::kString || n.kind == Node::Kind::kScalar) &&
       n.text.find('\0') != std::string::npos) {
-    ctx.diags.error(n.mark, path, "expected text, found a string with a NUL character (\\0), which no program can receive");
+    ctx.diags.error(
+        n.mark, path,
+        "expected text, found a string with a NUL character (\\0), which no program can receive");
     return std::nullopt;
   }
   if (n.kind == Node::Kind::kString || n.kind == Node::Kind::kScalar) return n.text;
-  expected(n, ctx, path, "a string");
+  report_expected(n, ctx, path, what);
   return std::nullopt;
 }
 
@@ -79,7 +92,7 @@ std::optional<double> read_number(const Node& n, ReadContext& ctx, const std::st
     auto [end, ec] = std::from_chars(n.text.data(), n.text.data() + n.text.size(), v);
     if (ec == std::errc() && end == n.text.data() + n.text.size() && std::isfinite(v)) return v;
   }
-  expected(n, ctx, path, "a number");
+  report_expected(n, ctx, path, "a number");
   return std::nullopt;
 }
 
@@ -87,7 +100,7 @@ FieldReader::FieldReader(const Node& table, std::string native, std::string disp
                          ReadContext& ctx)
     : native_(std::move(native)), display_(std::move(display)), ctx_(ctx) {
   if (table.kind != Node::Kind::kTable) {
-    expected(table, ctx_, display_, "a table of fields");
+    report_expected(table, ctx_, display_, "a table of fields");
     return;
   }
   table_ = &table;
@@ -147,7 +160,7 @@ void FieldReader::read(const std::string& key, std::optional<int64_t>& out, int6
 
 void read_strings(const Node& n, ReadContext& ctx, const std::string& path,
                   std::vector<std::string>& out) {
-  if (n.kind != Node::Kind::kArray) return expected(n, ctx, path, "a list of strings");
+  if (n.kind != Node::Kind::kArray) return report_expected(n, ctx, path, "a list of strings");
   out.clear();
   for (size_t i = 0; i < n.items.size(); ++i)
     if (auto v = read_string(n.items[i], ctx, indexed(path, i))) out.push_back(*v);
@@ -172,7 +185,7 @@ void FieldReader::read(const std::string& key, std::map<std::string, std::string
   const Node* n = take(key, nk);
   if (!n) return;
   if (n->kind != Node::Kind::kTable)
-    return expected(*n, ctx_, child_display(key), "a table of strings");
+    return report_expected(*n, ctx_, child_display(key), "a table of strings");
   out.clear();
   for (const auto& [k, v] : n->fields) {
     // Numbers and booleans are fine as label and variable values: TOML
@@ -187,11 +200,12 @@ void FieldReader::read(const std::string& key, std::map<std::string, std::string
   }
 }
 
-void FieldReader::read(const std::string& key, std::vector<int64_t>& out, int64_t min,
-                       int64_t max, const std::string& nk) {
+void FieldReader::read(const std::string& key, std::vector<int64_t>& out, int64_t min, int64_t max,
+                       const std::string& nk) {
   const Node* n = take(key, nk);
   if (!n) return;
-  if (n->kind != Node::Kind::kArray) return expected(*n, ctx_, child_display(key), "a list of integers");
+  if (n->kind != Node::Kind::kArray)
+    return report_expected(*n, ctx_, child_display(key), "a list of integers");
   record_items(*n, key, nk);
   out.clear();
   for (size_t i = 0; i < n->items.size(); ++i)
@@ -211,24 +225,26 @@ void FieldReader::ignore(const std::vector<std::string>& keys) {
     if (take(k)) ctx_.ignored.push_back(child_display(k));
 }
 
-void FieldReader::finish() {
+void FieldReader::finish(Severity unknown) {
   if (!table_) return;
   for (size_t i = 0; i < table_->fields.size(); ++i) {
     if (used_[i]) continue;
     const std::string& key = table_->fields[i].first;
     std::string msg = "unknown field '" + printable(key) + "'";
     std::string guess = did_you_mean(key, known_);
-    msg += guess.empty() ? " (ignored)" : "; did you mean '" + guess + "'? (ignored)";
-    ctx_.diags.warning(table_->key_marks[i], display_, msg);
+    if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
+    if (unknown == Severity::kWarning) {
+      ctx_.diags.warning(table_->key_marks[i], display_, msg + " (ignored)");
+      continue;
+    }
+    if (guess.empty()) msg += ": expected " + or_list(known_, "");
+    ctx_.diags.error(table_->key_marks[i], display_, msg);
   }
 }
 
 void FieldReader::bad_enum(const Node& n, const std::string& key, const std::string& found,
                            const std::vector<std::string>& names) {
-  std::string list;
-  for (size_t i = 0; i < names.size(); ++i)
-    list += (i ? (i + 1 == names.size() ? " or " : ", ") : "") + ("\"" + names[i] + "\"");
-  std::string msg = "expected " + list + ", found \"" + found + "\"";
+  std::string msg = "expected " + or_list(names, "\"") + ", found \"" + found + "\"";
   std::string guess = did_you_mean(found, names);
   if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
   ctx_.diags.error(n.mark, child_display(key), msg);

@@ -1,8 +1,11 @@
 // Typed, position-aware reading of one table of a parsed file. Each read
 // records where the field was (for later validation messages), checks the
-// type, and remembers the key as known; finish() then warns about every
-// key nobody read, with a did-you-mean among the known ones. Errors are
-// collected, never thrown, so one pass reports every problem of a file.
+// type, and remembers the key as known; finish() then reports every key
+// nobody read, with a did-you-mean among the known ones: a warning for
+// JobSet files, an error for files that allow no unknown keys (the cluster
+// file). Errors are collected, never thrown, so one pass reports every
+// problem of a file. They read "PATH: expected WHAT, found WHAT-IS-THERE"
+// at the value's line and column, in every file this reads.
 #pragma once
 
 #include <cstdint>
@@ -23,13 +26,19 @@ struct ReadContext {
   std::vector<std::string> ignored;  // Kubernetes-only fields seen, by display path
 };
 
+// Reports "PATH: expected WHAT, found ..." (describe(n)) at the node.
+void report_expected(const Node& n, ReadContext& ctx, const std::string& path,
+                     const std::string& what);
+
 // Accessors for single values. They report "expected ..., found ..." at the
 // node and return nothing when the node does not hold that type. YAML plain
 // scalars convert; quoted YAML scalars and TOML strings are only strings.
 std::optional<int64_t> read_int(const Node& n, ReadContext& ctx, const std::string& path,
                                 int64_t min, int64_t max);
 std::optional<bool> read_bool(const Node& n, ReadContext& ctx, const std::string& path);
-std::optional<std::string> read_string(const Node& n, ReadContext& ctx, const std::string& path);
+// `what` names the string expected ("a hostlist expression like ...").
+std::optional<std::string> read_string(const Node& n, ReadContext& ctx, const std::string& path,
+                                       const std::string& what = "a string");
 std::optional<double> read_number(const Node& n, ReadContext& ctx, const std::string& path);
 void read_strings(const Node& n, ReadContext& ctx, const std::string& path,
                   std::vector<std::string>& out);
@@ -75,8 +84,9 @@ class FieldReader {
   // Accept `keys` without meaning: each present one is listed as ignored.
   void ignore(const std::vector<std::string>& keys);
 
-  // Warn about every key no read asked for.
-  void finish();
+  // Report every key no read asked for: a warning that it is ignored, or
+  // (kError) an error that also lists the known keys when no guess is close.
+  void finish(Severity unknown = Severity::kWarning);
 
   std::string child_native(const std::string& native_key) const;
   std::string child_display(const std::string& key) const;

@@ -8,8 +8,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "launcher/spec/document.hpp"
-
 namespace jobset::launcher {
 
 namespace {
@@ -48,9 +46,15 @@ class TomlKeyDepth {
       }
       word_has_dot = false;
       switch (c) {
-        case '#': skip_comment(); continue;
-        case '"': skip_string(t_.substr(i_, 3) == "\"\"\"" ? "\"\"\"" : "\"", true); continue;
-        case '\'': skip_string(t_.substr(i_, 3) == "\'\'\'" ? "\'\'\'" : "\'", false); continue;
+        case '#':
+          skip_comment();
+          continue;
+        case '"':
+          skip_string(t_.substr(i_, 3) == "\"\"\"" ? "\"\"\"" : "\"", true);
+          continue;
+        case '\'':
+          skip_string(t_.substr(i_, 3) == "\'\'\'" ? "\'\'\'" : "\'", false);
+          continue;
         case '[':
         case '{':
           if (parts.size() > 1024) return std::nullopt;  // toml++ refuses such nesting itself
@@ -60,9 +64,14 @@ class TomlKeyDepth {
         case '}':
           if (parts.size() > 1) total -= parts.back(), parts.pop_back();
           break;
-        case ',': total -= parts.back(), parts.back() = 0; break;  // then comes a sibling key
-        case '\n': if (parts.size() == 1) parts[0] = total = 0; break;  // end of a statement
-        default: break;
+        case ',':  // then comes a sibling key
+          total -= parts.back(), parts.back() = 0;
+          break;
+        case '\n':  // end of a statement
+          if (parts.size() == 1) parts[0] = total = 0;
+          break;
+        default:
+          break;
       }
       advance(1);
     }
@@ -197,7 +206,8 @@ class YamlSurvey : public YAML::EventHandler {
   void close() {
     if (open_.empty()) return;
     const Open& o = open_.back();
-    if (o.anchor != YAML::NullAnchor) anchor_size_[o.anchor] = std::max<size_t>(values_ - o.values_before, 1);
+    if (o.anchor != YAML::NullAnchor)
+      anchor_size_[o.anchor] = std::max<size_t>(values_ - o.values_before, 1);
     open_.pop_back();
   }
 
@@ -231,8 +241,11 @@ std::optional<Mark> invalid_utf8(std::string_view t, unsigned char& bad) {
   for (size_t i = 0; i < t.size();) {
     auto b = [&](size_t k) { return i + k < t.size() ? static_cast<unsigned char>(t[i + k]) : 0; };
     unsigned char c = b(0);
-    size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-               : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    size_t len = c < 0x80                 ? 1
+                 : c >= 0xC2 && c <= 0xDF ? 2
+                 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4
+                                          : 0;
     // The second byte's range excludes overlong forms, surrogates and > U+10FFFF.
     unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
     unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;

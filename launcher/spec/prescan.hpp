@@ -5,6 +5,7 @@
 // and documents of too many values.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,11 @@
 #include "launcher/spec/diagnostic.hpp"
 
 namespace jobset::launcher {
+
+// Limits of a parsed document, checked here before parsing and again by
+// the parsers (document.cpp) while they build the tree.
+inline constexpr int kMaxDepth = 64;
+inline constexpr size_t kMaxNodes = 1u << 20;
 
 struct PrescanProblem {
   Mark mark;

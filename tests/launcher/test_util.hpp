@@ -1,8 +1,11 @@
 // Helpers for the launcher tests: load a JobSet from text and look at the
-// diagnostics it produced.
+// diagnostics it produced; a temporary folder for files a test writes.
 #pragma once
 
+#include <stdlib.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -55,18 +58,36 @@ inline std::string minimal(const std::string& extra = "") {
          extra;
 }
 
+// A temporary folder, removed with everything in it.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char pattern[] = "/tmp/jobset-test.XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  // Writes `text` to the file `name` in the folder; returns its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path + "/" + name, std::ios::binary) << text;
+    return path + "/" + name;
+  }
+};
+
 }  // namespace jobset::launcher::testing
 
 // Asserts that loading failed with an error containing `needle` at `line`
 // (and `col` when not 0), and that the diagnostic names `path`.
-#define REQUIRE_ERROR_AT(loaded, needle, at_line, at_col, at_path)                          \
-  do {                                                                            \
-    INFO((loaded).diags.to_string());                                             \
-    REQUIRE_FALSE((loaded).js.has_value());                                       \
-    const auto* d_ = jobset::launcher::testing::find((loaded).diags, needle);     \
-    REQUIRE(d_ != nullptr);                                                       \
-    CHECK(d_->severity == jobset::launcher::Severity::kError);                    \
-    CHECK(d_->mark.line == (at_line));                                               \
-    if ((at_col) != 0) CHECK(d_->mark.column == (at_col));                              \
-    CHECK(d_->path == (at_path));                                                    \
+#define REQUIRE_ERROR_AT(loaded, needle, at_line, at_col, at_path)            \
+  do {                                                                        \
+    INFO((loaded).diags.to_string());                                         \
+    REQUIRE_FALSE((loaded).js.has_value());                                   \
+    const auto* d_ = jobset::launcher::testing::find((loaded).diags, needle); \
+    REQUIRE(d_ != nullptr);                                                   \
+    CHECK(d_->severity == jobset::launcher::Severity::kError);                \
+    CHECK(d_->mark.line == (at_line));                                        \
+    if ((at_col) != 0) CHECK(d_->mark.column == (at_col));                    \
+    CHECK(d_->path == (at_path));                                             \
   } while (0)

@@ -2,15 +2,12 @@
 // (launcher/nodes/cluster_file.hpp).
 #include "launcher/nodes/cluster_file.hpp"
 
-#include <stdlib.h>
-
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 
 #include "launcher/nodes/slurm_text.hpp"
+#include "tests/launcher/test_util.hpp"
 
 namespace {
 
@@ -21,6 +18,7 @@ using jobset::launcher::load_slurm_nodes;
 using jobset::launcher::load_switch_topology;
 using jobset::launcher::parse_cluster_file;
 using jobset::topology::Cluster;
+using jobset::launcher::testing::TempDir;
 using jobset::topology::Node;
 using Labels = std::map<std::string, std::string>;
 
@@ -40,21 +38,6 @@ std::string cluster_error(const std::string& text, const std::string& base_dir =
   REQUIRE_FALSE(r.ok());
   return r.error().message();
 }
-
-// A temporary folder, removed with everything in it.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/jobset-cluster-file.XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path + "/" + name, std::ios::binary) << text;
-    return path + "/" + name;
-  }
-};
 
 // --- without node models ----------------------------------------------------
 
@@ -95,51 +78,61 @@ TEST_CASE("cluster file: without a topology, a node has 1 slot and unknown cpus 
 
 TEST_CASE("cluster file: unknown keys are errors with line and column", "[cluster_file]") {
   CHECK(cluster_error("[[nodes]]\nname = \"n1\"\nslot = 4\n") ==
-        "cluster.toml:3:1: unknown key 'slot' in [[nodes]]: expected name, topology, labels, "
+        "cluster.toml:3:1: nodes[0]: unknown field 'slot'; did you mean 'slots'?");
+  CHECK(cluster_error("[[nodes]]\nname = \"n1\"\nrack = \"r1\"\n") ==
+        "cluster.toml:3:1: nodes[0]: unknown field 'rack': expected name, topology, labels, "
         "slots, gpus, tpus, cpus, memory or local");
   CHECK(cluster_error("cluster = \"x\"\n[[nodes]]\nname = \"n1\"\n") ==
-        "cluster.toml:1:1: unknown key 'cluster': expected topologies, nodes or slurm_topology");
+        "cluster.toml:1:1: unknown field 'cluster': expected topologies, nodes or "
+        "slurm_topology");
 }
 
 TEST_CASE("cluster file: wrong types say what was expected and what was found", "[cluster_file]") {
   const std::string head = "[[nodes]]\nname = \"n1\"\n";
   CHECK(cluster_error(head + "slots = \"4\"\n") ==
-        "cluster.toml:3:9: slots: expected a positive integer, found string \"4\"");
+        "cluster.toml:3:9: nodes[0].slots: expected an integer from 1 to 2147483647, found "
+        "string \"4\"");
   CHECK(cluster_error(head + "slots = 0\n") ==
-        "cluster.toml:3:9: slots: expected a positive integer, found integer 0");
+        "cluster.toml:3:9: nodes[0].slots: expected an integer from 1 to 2147483647, found "
+        "integer 0");
   CHECK(cluster_error(head + "gpus = -1\n") ==
-        "cluster.toml:3:8: gpus: expected a non-negative integer, found integer -1");
+        "cluster.toml:3:8: nodes[0].gpus: expected an integer from 0 to 2147483647, found "
+        "integer -1");
   CHECK(cluster_error(head + "tpus = 2147483648\n") ==
-        "cluster.toml:3:8: tpus: expected at most 2147483647, found integer 2147483648");
+        "cluster.toml:3:8: nodes[0].tpus: expected an integer from 0 to 2147483647, found "
+        "integer 2147483648");
   CHECK(cluster_error(head + "cpus = 1.5\n") ==
-        "cluster.toml:3:8: cpus: expected a non-negative integer, found number 1.5");
+        "cluster.toml:3:8: nodes[0].cpus: expected an integer from 0 to 2147483647, found "
+        "number 1.5");
   CHECK(cluster_error(head + "memory = \"lots\"\n") ==
-        "cluster.toml:3:10: memory: expected a size like 512G, 64GiB or a byte count, found "
-        "'lots'");
+        "cluster.toml:3:10: nodes[0].memory: expected a size like 512G, 64GiB or a byte count, "
+        "found 'lots'");
   CHECK(cluster_error(head + "memory = true\n") ==
-        "cluster.toml:3:10: memory: expected a size like \"512G\" or a number of bytes, found "
-        "boolean true");
+        "cluster.toml:3:10: nodes[0].memory: expected a size like \"512G\" or a number of "
+        "bytes, found boolean true");
   CHECK(cluster_error(head + "local = \"yes\"\n") ==
-        "cluster.toml:3:9: local: expected true or false, found string \"yes\"");
+        "cluster.toml:3:9: nodes[0].local: expected true or false, found string \"yes\"");
   CHECK(cluster_error(head + "topology = 3\n") ==
-        "cluster.toml:3:12: topology: expected a name from [topologies], found integer 3");
+        "cluster.toml:3:12: nodes[0].topology: expected a name from [topologies], found "
+        "integer 3");
   CHECK(cluster_error(head + "labels = \"rack=r1\"\n") ==
-        "cluster.toml:3:10: labels: expected a table of key = \"value\", found string "
-        "\"rack=r1\"");
+        "cluster.toml:3:10: nodes[0].labels: expected a table of key = \"value\", found "
+        "string \"rack=r1\"");
   CHECK(cluster_error(head + "labels = { rack = 1 }\n") ==
-        "cluster.toml:3:19: labels.rack: expected a string, found integer 1");
+        "cluster.toml:3:19: nodes[0].labels.rack: expected a string, found integer 1");
   CHECK(cluster_error(head + "labels.example.com = \"x\"\n") ==
-        "cluster.toml:3:8: labels.example: expected a string, found a table (quote keys with "
-        "dots: \"example.com/x\" = \"v\")");
+        "cluster.toml:3:8: nodes[0].labels.example: expected a string, found a table (quote "
+        "keys with dots: \"example.com/x\" = \"v\")");
   CHECK(cluster_error(head + "labels = { \"a/b/c\" = \"x\" }\n") ==
-        "cluster.toml:3:12: labels: label key: expected at most one '/', found 'a/b/c'");
+        "cluster.toml:3:12: nodes[0].labels: label key: expected at most one '/', found "
+        "'a/b/c'");
   CHECK(cluster_error("[[nodes]]\nname = 7\n") ==
-        "cluster.toml:2:8: name: expected a hostlist expression like \"gpu[01-16]\", found "
-        "integer 7");
+        "cluster.toml:2:8: nodes[0].name: expected a hostlist expression like \"gpu[01-16]\", "
+        "found integer 7");
   CHECK(cluster_error("nodes = 1\n") ==
         "cluster.toml:1:9: nodes: expected [[nodes]] tables, found integer 1");
   CHECK(cluster_error("nodes = [1]\n") ==
-        "cluster.toml:1:10: nodes: expected a table, found integer 1");
+        "cluster.toml:1:10: nodes[0]: expected a table of fields, found integer 1");
   CHECK(cluster_error("topologies = 1\n[[nodes]]\nname = \"n1\"\n") ==
         "cluster.toml:1:14: topologies: expected a table of name = \"reference\", found integer 1");
   CHECK(cluster_error("[topologies]\nx = 1\n[[nodes]]\nname = \"n1\"\n") ==
@@ -149,6 +142,24 @@ TEST_CASE("cluster file: wrong types say what was expected and what was found", 
         "cluster.toml:1:18: slurm_topology: expected a path, found integer 1");
 }
 
+TEST_CASE("cluster file: a wrong type is worded as in a JobSet file", "[cluster_file]") {
+  const auto jobset =
+      jobset::launcher::testing::load("suspend = \"yes\"\n" + jobset::launcher::testing::minimal());
+  REQUIRE(jobset.diags.all().size() == 1);
+  const std::string wording = jobset.diags.all()[0].message;
+  CHECK(wording == "expected true or false, found string \"yes\"");
+  CHECK(cluster_error("[[nodes]]\nname = \"n1\"\nlocal = \"yes\"\n") ==
+        "cluster.toml:3:9: nodes[0].local: " + wording);
+}
+
+TEST_CASE("cluster file: of several problems, the first in the file is told", "[cluster_file]") {
+  CHECK(cluster_error("[[nodes]]\nname = 7\nslots = 0\nbogus = 1\n") ==
+        "cluster.toml:2:8: nodes[0].name: expected a hostlist expression like \"gpu[01-16]\", "
+        "found integer 7");
+  CHECK(cluster_error("[[nodes]]\nbogus = 1\nname = 7\n")
+            .starts_with("cluster.toml:2:1: nodes[0]: unknown field 'bogus'"));
+}
+
 TEST_CASE("cluster file: names are checked, and a node listed twice names the first line",
           "[cluster_file]") {
   CHECK(cluster_error("[[nodes]]\nname = \"n[1-3]\"\n\n[[nodes]]\nname = \"n3\"\n") ==
@@ -156,12 +167,14 @@ TEST_CASE("cluster file: names are checked, and a node listed twice names the fi
   CHECK(cluster_error("[[nodes]]\nname = \"n[1-2],n1\"\n") ==
         "cluster.toml:2:8: node 'n1' is listed twice (first on line 2)");
   CHECK(cluster_error("[[nodes]]\nname = \"n[3-1]\"\n") ==
-        "cluster.toml:2:8: name: entry 'n[3-1]': range end below start");
+        "cluster.toml:2:8: nodes[0].name: entry 'n[3-1]': range end below start");
   CHECK(cluster_error("[[nodes]]\nname = \"n@[1-2]\"\n") ==
-        "cluster.toml:2:8: name: host name: expected letters, digits, '-', '_' or '.', found '@' "
+        "cluster.toml:2:8: nodes[0].name: host name: expected letters, digits, '-', '_' or '.', "
+        "found '@' "
         "in 'n@1'");
   CHECK(cluster_error("[[nodes]]\nslots = 2\n") ==
-        "cluster.toml:1:1: nodes: expected a name, found none");
+        "cluster.toml:1:1: nodes[0]: 'name' is required: the entry's nodes, a hostlist "
+        "expression like \"gpu[01-16]\"");
 }
 
 TEST_CASE("cluster file: files without nodes, bad TOML and doubled local are errors",
@@ -173,23 +186,24 @@ TEST_CASE("cluster file: files without nodes, bad TOML and doubled local are err
         std::string::npos);
   CHECK(cluster_error("[[nodes]\nname = 1\n").starts_with("cluster.toml:1:"));
   CHECK(cluster_error("[[nodes]]\nname = \"n1\"\nlocal = true\nlabels = { local = \"true\" }\n") ==
-        "cluster.toml:3:1: local: give local = true or labels.local, not both");
+        "cluster.toml:3:1: nodes[0].local: give local = true or labels.local, not both");
   CHECK(cluster_error("[[nodes]]\nname = \"n1\"\ntopology = \"gpu\"\n") ==
         "cluster.toml:3:12: topology 'gpu' is not defined in [topologies]");
 }
 
 TEST_CASE("cluster file: the cap on nodes counts every entry", "[cluster_file]") {
   CHECK(cluster_error("[[nodes]]\nname = \"a[1-600000]\"\n[[nodes]]\nname = \"b[1-600000]\"\n") ==
-        "cluster.toml:4:8: name: too many nodes: expected at most 1000000 in the file");
+        "cluster.toml:4:8: nodes[1].name: too many nodes: expected at most 1000000 in the file");
   CHECK(cluster_error("[[nodes]]\nname = \"a[1-1000001]\"\n") ==
-        "cluster.toml:2:8: name: entry 'a[1-1000001]': too many names: expected at most 1000000 "
+        "cluster.toml:2:8: nodes[0].name: entry 'a[1-1000001]': too many names: expected at most "
+        "1000000 "
         "in all");
 }
 
 // --- slurm_topology and the file entry points -----------------------------
 
 TEST_CASE("cluster file: slurm_topology adds switch labels from a file beside it",
-          "[cluster_file][slurm]") {
+          "[cluster_file]") {
   TempDir dir;
   dir.write("topo.txt", "SwitchName=s1 Nodes=n[1-2]\nSwitchName=top Switches=s1\n");
   const std::string path =
@@ -215,7 +229,7 @@ TEST_CASE("cluster file: slurm_topology adds switch labels from a file beside it
 }
 
 TEST_CASE("cluster file: the file loaders read the Slurm fixtures and name unreadable files",
-          "[cluster_file][slurm]") {
+          "[cluster_file]") {
   Result<Cluster> c = load_slurm_nodes(kSlurmFixtures + "/nodes.txt");
   REQUIRE(c.ok());
   REQUIRE(c->nodes.size() == 16);
