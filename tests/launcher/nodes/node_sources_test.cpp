@@ -12,7 +12,6 @@
 
 namespace {
 
-// Unqualified is_local below: the launcher's, or topology's by ADL.
 using namespace jobset::launcher;
 using jobset::launcher::testing::TempDir;
 using jobset::topology::Cluster;
@@ -239,14 +238,14 @@ TEST_CASE("node sources: two sources at once are refused", "[node_sources]") {
 
 TEST_CASE("node sources: a node runs here when labelled local=true, 1 or yes", "[node_sources]") {
   jobset::topology::Node node{"n1"};
-  CHECK_FALSE(is_local(node));
+  CHECK_FALSE(jobset::topology::is_local(node));
   for (const std::string yes : {"true", "1", "yes"}) {
     node.labels["local"] = yes;
-    CHECK(is_local(node));
+    CHECK(jobset::topology::is_local(node));
   }
   for (const std::string no : {"false", "0", "no", ""}) {
     node.labels["local"] = no;
-    CHECK_FALSE(is_local(node));
+    CHECK_FALSE(jobset::topology::is_local(node));
   }
 }
 
