@@ -558,6 +558,11 @@ void Controller::interrupt(int signo, double now) {
            now);
 }
 
+void Controller::stop(std::string reason, std::string message, int exit_code, double now) {
+  if (outcome_) return;
+  decide(Outcome{false, std::move(reason), std::move(message), exit_code}, now);
+}
+
 JobSetStatus Controller::status() const {
   JobSetStatus s;
   for (size_t r = 0; r < js_.replicated_jobs.size(); ++r) {

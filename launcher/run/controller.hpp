@@ -101,6 +101,9 @@ class Controller {
   // Stop everything and end as failed: Interrupted (exit 128+signo) or,
   // with signo 0, Timeout (exit 124).
   void interrupt(int signo, double now);
+  // Stop everything and end as failed for a reason of the launcher's own
+  // (the output pipe closed, the disk full), with that exit code.
+  void stop(std::string reason, std::string message, int exit_code, double now);
 
   std::vector<Action> take_actions();
   std::optional<double> next_deadline() const;

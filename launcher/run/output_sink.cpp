@@ -11,15 +11,16 @@
 
 namespace jobset::launcher {
 
-void write_all(int fd, std::string_view bytes) {
+int write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::write(fd, bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;  // a closed stdout: nothing sensible to do
+      return errno;
     }
     bytes.remove_prefix(static_cast<size_t>(n));
   }
+  return 0;
 }
 
 OutputSink::OutputSink(OutputOptions options, Writer writer, std::function<double()> now)
@@ -76,21 +77,28 @@ Result<int> OutputSink::file_for(const std::string& name, int attempt, int strea
 }
 
 Status OutputSink::write(const std::string& name, int attempt, int stream, std::string_view data) {
+  if (lost_) return {};  // the run is being stopped; the first error said why
+  int e = 0;
+  std::string where;
   if (!options_.dir.empty()) {
     auto fd = file_for(name, attempt, stream);
     if (!fd) return fd.error();
-    writer_(*fd, options_.timestamp ? decorate(name, data) : std::string(data));
-    return {};
+    e = writer_(*fd, options_.timestamp ? decorate(name, data) : std::string(data));
+    where = "--output-dir " + options_.dir + ": " + name;
+  } else {
+    clear_status();
+    e = writer_(stream == 2 ? 2 : 1, decorate(name, data));
+    draw_status();
+    where = stream == 2 ? "standard error" : "standard output";
   }
-  clear_status();
-  writer_(stream == 2 ? 2 : 1, decorate(name, data));
-  draw_status();
-  return {};
+  if (e == 0) return {};
+  lost_ = e;
+  return Error(where + ": " + std::strerror(e));
 }
 
 void OutputSink::message(std::string_view text) {
   clear_status();
-  writer_(2, text);
+  (void)writer_(2, text);  // jobset's own words: nowhere else to report their loss
   draw_status();
 }
 
@@ -103,13 +111,13 @@ void OutputSink::set_status_line(std::string line, int fd) {
 
 void OutputSink::clear_status() {
   if (!status_shown_) return;
-  writer_(status_fd_, "\r\033[K");
+  (void)writer_(status_fd_, "\r\033[K");
   status_shown_ = false;
 }
 
 void OutputSink::draw_status() {
   if (status_.empty() || status_fd_ < 0) return;
-  writer_(status_fd_, status_);
+  (void)writer_(status_fd_, status_);
   status_shown_ = true;
 }
 

@@ -26,15 +26,20 @@ struct OutputOptions {
 
 class OutputSink {
  public:
-  // `write(fd, bytes)` does the I/O (tests capture it); `now()` gives
-  // seconds since the epoch for timestamps.
-  using Writer = std::function<void(int fd, std::string_view bytes)>;
+  // `write(fd, bytes)` does the I/O (tests capture it) and returns 0 or
+  // the errno that stopped it; `now()` gives seconds since the epoch for
+  // timestamps.
+  using Writer = std::function<int(int fd, std::string_view bytes)>;
   OutputSink(OutputOptions options, Writer writer, std::function<double()> now);
   ~OutputSink();
 
   // `stream` 1 = stdout, 2 = stderr. `data` is whole lines, or a final
-  // partial line (no trailing newline).
+  // partial line (no trailing newline). An error names where the output
+  // could not go ("standard output: Broken pipe"); nothing more is written
+  // there afterwards, and lost() tells why.
   Status write(const std::string& name, int attempt, int stream, std::string_view data);
+  // The errno of the first output that could not be written, or 0.
+  int lost() const { return lost_; }
 
   // jobset's own words to the user (stderr, never tagged or redirected).
   void message(std::string_view text);
@@ -56,9 +61,11 @@ class OutputSink {
   std::string status_;
   int status_fd_ = -1;
   bool status_shown_ = false;
+  int lost_ = 0;
 };
 
-// The default writer: write(2) until done, retrying on EINTR.
-void write_all(int fd, std::string_view bytes);
+// The default writer: write(2) until done, retrying on EINTR; returns 0 or
+// the errno that stopped it (EPIPE: the reader is gone; ENOSPC: a full disk).
+int write_all(int fd, std::string_view bytes);
 
 }  // namespace jobset::launcher

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -83,7 +84,31 @@ void RunDriver::output(const runtime::Output& out) {
   int attempt = attempt_of_[out.launch - 1];
   auto s = io_.sink.write(plan_.expansion.processes[rank].name, attempt,
                           out.stream == runtime::Stream::kStderr ? 2 : 1, out.data);
-  if (!s && !o_.quiet) io_.err << "jobset: " << s.error().message() << "\n";
+  if (!s) output_lost(s.error().message());
+}
+
+// Output that cannot be written stops the run: a closed pipe as a shell
+// pipeline would (exit 141, 128 + SIGPIPE), anything else (a full disk)
+// as jobset's own error. Nothing is lost silently.
+void RunDriver::output_lost(const std::string& why) {
+  if (io_.sink.lost() == 0) {  // --output-dir could not open a file: said, the run goes on
+    if (!o_.quiet) io_.err << "jobset: " << why << "\n";
+    return;
+  }
+  if (io_.sink.lost() == EPIPE)
+    push([this, why] {
+      controller_.stop("OutputClosed",
+                       "the output was closed (" + why + "); every process was stopped",
+                       128 + SIGPIPE, io_.loop.monotonic());
+    });
+  else
+    push([this, why] {
+      controller_.stop(
+          "OutputError",
+          "cannot write the processes' output (" + why + "); every process was stopped", 1,
+          io_.loop.monotonic());
+    });
+  feed();
 }
 
 void RunDriver::begin() {

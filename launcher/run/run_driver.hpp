@@ -120,6 +120,7 @@ class RunDriver {
   void send_kill(const std::vector<uint64_t>& launches, int grace_ms);
   void send_all(const runtime::Message& m);
   void gone(uint64_t launch);
+  void output_lost(const std::string& why);
   void record(const EventRecord& e);
   void status_line();
   void arm_deadline();

@@ -3,6 +3,7 @@
 #include "launcher/run/output_sink.hpp"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,7 +16,10 @@ namespace {
 struct Capture {
   std::vector<std::pair<int, std::string>> writes;
   OutputSink::Writer writer() {
-    return [this](int fd, std::string_view b) { writes.emplace_back(fd, std::string(b)); };
+    return [this](int fd, std::string_view b) {
+      writes.emplace_back(fd, std::string(b));
+      return 0;
+    };
   }
   std::string on(int fd) const {
     std::string s;
@@ -91,4 +95,17 @@ TEST_CASE("output: --output-dir writes one file per process, stream and attempt"
   auto s = bad.write("p", 0, 1, "x\n");
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message().find("--output-dir: /proc/no/such/dir/p.0.out:") == 0);
+}
+
+TEST_CASE("output sink: output that cannot be written is an error once, naming where, and nothing more is written",
+          "[output_sink]") {
+  int calls = 0;
+  OutputSink sink({}, [&](int, std::string_view) { return ++calls == 1 ? 0 : EPIPE; }, fixed_time);
+  REQUIRE(sink.write("js-w-0-0", 0, 1, "first\n").ok());
+  auto broken = sink.write("js-w-0-0", 0, 1, "second\n");
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.error().message() == "standard output: Broken pipe");
+  CHECK(sink.lost() == EPIPE);
+  CHECK(sink.write("js-w-0-0", 0, 2, "third\n").ok());  // dropped: the run is being stopped
+  CHECK(calls == 2);
 }

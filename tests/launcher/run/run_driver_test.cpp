@@ -5,7 +5,9 @@
 
 #include <signal.h>
 
+#include <cerrno>
 #include <map>
+#include <tuple>
 #include <sstream>
 
 #include "tests/launcher/test_util.hpp"
@@ -92,8 +94,14 @@ struct Run {
   FakeLoop loop;
   std::ostringstream err, events;
   std::string terminal;
+  int write_errno = 0;  // what writing the processes' output gives
   OutputSink sink{OutputOptions{true, false, ""},
-                  [this](int, std::string_view b) { terminal += b; }, [] { return 0.0; }};
+                  [this](int fd, std::string_view b) {
+                    if (fd == 1 && write_errno) return write_errno;
+                    terminal += b;
+                    return 0;
+                  },
+                  [] { return 0.0; }};
   std::map<std::string, std::vector<rt::Message>> sent;
   std::map<std::string, bool> closed;
   std::unique_ptr<RunDriver> driver;
@@ -360,4 +368,23 @@ TEST_CASE("run driver: --timeout stops everything and exits 124", "[run_driver]"
   REQUIRE(r.messages<rt::Kill>("n0").size() == 1);
   r.all_killed(SIGTERM);
   CHECK(r.driver->finish() == 124);
+}
+
+TEST_CASE("run driver: a closed output pipe stops the run as a pipeline would (141); a full disk fails it (1)",
+          "[run_driver]") {
+  for (auto [error, code, reason] : {std::tuple{EPIPE, 141, "OutputClosed"}, std::tuple{ENOSPC, 1, "OutputError"}}) {
+    INFO(reason);
+    Run r(kFour);
+    r.start_all();
+    r.all_started();
+    r.write_errno = error;
+    auto n0 = r.spawned("n0");
+    r.driver->output(rt::Output{n0[0].launch, rt::Stream::kStdout, "y\n"});
+    r.driver->output(rt::Output{n0[0].launch, rt::Stream::kStdout, "y\n"});  // only one stop
+    REQUIRE(r.messages<rt::Kill>("n0").size() == 1);
+    CHECK(r.messages<rt::Kill>("n1").size() == 1);
+    r.all_killed(SIGTERM);
+    CHECK(r.driver->finish() == code);
+    CHECK(r.err.str().find(std::string("failed (") + reason) != std::string::npos);
+  }
 }
