@@ -178,7 +178,7 @@ CLI::App* add_run(CLI::App& app, Args& a) {
       "Launcher options go before an mpirun-style part: everything from the first -n on is the "
       "program.\n"
       "Ctrl-C stops every process gracefully; a second Ctrl-C kills them at once.\n"
-      "SIGUSR1 and SIGUSR2 are forwarded to every process.\n"
+      "SIGUSR1 and SIGUSR2 are forwarded to every process; Ctrl-Z stops them all with jobset, fg continues.\n"
       "Exit status: 0 success; the failing process's exit code (128+signal if killed) when the\n"
       "JobSet fails (127: a program could not be started); 2 bad input; 3 does not fit;\n"
       "124 --timeout or a job deadline; 1 jobset's own error.\n"

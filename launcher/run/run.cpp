@@ -83,6 +83,7 @@ class EventLoop final : public Loop {
     return std::make_unique<EventTimer>(base_, std::move(fire));
   }
   void stop() override { event_base_loopbreak(base_); }
+  void suspend() override { ::kill(::getpid(), SIGSTOP); }
 
  private:
   event_base* base_;
@@ -185,7 +186,7 @@ int run(const JobSet& js, const Plan& plan, const RunOptions& o, Starter& starte
   (*listener)->on_reject = [&](const std::string& why) {
     if (o.verbose) err << "jobset: refused a connection: " << why << "\n";
   };
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD}) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGTSTP, SIGCONT, SIGCHLD}) {
     event* e = evsignal_new(
         ev.base, sig,
         [](evutil_socket_t s, short, void* d) {

@@ -301,11 +301,16 @@ void RunDriver::signal(int signo) {
     if (shutting_down_ && io_.starter.running() == 0) io_.loop.stop();
     return;
   }
-  if (signo == SIGUSR1 || signo == SIGUSR2) {
+  if (signo == SIGUSR1 || signo == SIGUSR2 || signo == SIGTSTP || signo == SIGCONT) {
     runtime::Signal s;
     s.all = true;
     s.signo = signo;
     send_all(s);
+    // Ctrl-Z: the launcher stops too, once the daemons have had the message.
+    if (signo == SIGTSTP) {
+      if (!suspend_timer_) suspend_timer_ = io_.loop.timer([this] { io_.loop.suspend(); });
+      suspend_timer_->arm(0.05);
+    }
     return;
   }
   if (!begun_) {

@@ -60,6 +60,9 @@ class Loop {
   virtual double wall() const = 0;       // seconds since the epoch, for events
   virtual std::unique_ptr<Timer> timer(std::function<void()> fire) = 0;
   virtual void stop() = 0;  // the loop returns after the current callback
+  // Stops the launcher itself as SIGTSTP's default would (job control);
+  // it returns once the launcher is continued.
+  virtual void suspend() = 0;
 };
 
 // Where the driver's I/O goes.
@@ -99,7 +102,9 @@ class RunDriver {
   void link_closed(int32_t node, const std::string& reason);
 
   // The launcher got a signal: INT/TERM/HUP stop (twice: kill at once),
-  // USR1/USR2 are forwarded, CHLD means a daemon may have exited.
+  // USR1/USR2 are forwarded, TSTP (Ctrl-Z) stops every process and then
+  // the launcher, CONT (fg, bg) continues them, CHLD means a daemon may
+  // have exited.
   void signal(int signo);
 
   // After the loop returned: closes the links, reaps the daemons, prints
@@ -140,7 +145,7 @@ class RunDriver {
   bool begun_ = false;
   bool shutting_down_ = false;
   int interrupts_ = 0;
-  std::unique_ptr<Timer> connect_timer_, timeout_timer_, deadline_timer_, shutdown_timer_;
+  std::unique_ptr<Timer> connect_timer_, timeout_timer_, deadline_timer_, shutdown_timer_, suspend_timer_;
   std::deque<std::function<void()>> inputs_;  // controller inputs not yet fed
   std::vector<int> attempt_of_;               // launch id - 1 -> attempt
   int exit_code_ = 1;

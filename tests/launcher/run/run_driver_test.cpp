@@ -69,6 +69,8 @@ struct FakeLoop : Loop {
     return t;
   }
   void stop() override { stopped = true; }
+  int suspended = 0;
+  void suspend() override { ++suspended; }
   // Moves the clock, firing the timers that come due, in order.
   void advance(double seconds) {
     double until = now + seconds;
@@ -387,4 +389,21 @@ TEST_CASE("run driver: a closed output pipe stops the run as a pipeline would (1
     CHECK(r.driver->finish() == code);
     CHECK(r.err.str().find(std::string("failed (") + reason) != std::string::npos);
   }
+}
+
+TEST_CASE("run driver: Ctrl-Z stops every process, then the launcher; SIGCONT continues them", "[run_driver]") {
+  Run r(kFour);
+  r.start_all();
+  r.driver->signal(SIGTSTP);
+  for (const std::string node : {"n0", "n1"}) {
+    auto s = r.messages<rt::Signal>(node);
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].signo == SIGTSTP);
+  }
+  CHECK(r.loop.suspended == 0);  // the messages go out first
+  r.loop.advance(0.1);
+  CHECK(r.loop.suspended == 1);
+  r.driver->signal(SIGCONT);
+  CHECK(r.messages<rt::Signal>("n1").back().signo == SIGCONT);
+  CHECK_FALSE(r.loop.stopped);
 }

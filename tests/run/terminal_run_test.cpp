@@ -1,7 +1,11 @@
-// Output that cannot be written, end to end: a reader that goes away
-// (`jobset run ... | head`) and a full disk (`> /dev/full`). The run stops,
-// says why, exits with a code that means it, and leaves nothing behind.
+// What an mpirun user does at the terminal, end to end: output that cannot
+// be written (a reader that goes away, `| head`; a full disk, `> /dev/full`)
+// stops the run with a code that means it and leaves nothing behind;
+// Ctrl-Z and fg stop and continue every process with the launcher.
+#include <signal.h>
 #include <sys/wait.h>
+
+#include <algorithm>
 
 #include "tests/run/run_util.hpp"
 #include "tests/skip.hpp"
@@ -12,6 +16,23 @@ namespace {
 
 // Runs `shell` under bash with the marker in its environment; returns what
 // it printed (stdout then stderr) and its exit status.
+// The state letter of /proc/PID/stat (R, S, T, ...), or '?' when gone.
+char proc_state(pid_t pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  size_t rp = stat.rfind(')');
+  return rp == std::string::npos || rp + 2 >= stat.size() ? '?' : stat[rp + 2];
+}
+
+// The processes of the run that are not jobset or jobsetd: the ranks.
+std::vector<Proc> ranks_of(const Launch& r) {
+  std::vector<Proc> out;
+  for (const Proc& p : r.procs()) {
+    const std::string& a0 = p.argv.empty() ? "" : p.argv[0];
+    if (a0.find("jobset") == std::string::npos) out.push_back(p);
+  }
+  return out;
+}
+
 std::pair<int, std::string> bash(const Scratch& s, const std::string& marker,
                                  const std::string& shell) {
   std::string cmd = "cd '" + s.dir().string() + "' && JOBSET_TEST_MARKER=" + marker +
@@ -54,4 +75,24 @@ TEST_CASE("run: output to a full disk fails the run with a message, not exit 0",
         std::string::npos);
   CHECK(wait_gone(marker, 5.0).empty());
   kill_marker(marker);
+}
+
+TEST_CASE("run: Ctrl-Z (SIGTSTP) stops every process and the launcher; SIGCONT continues them all",
+          "[run]") {
+  Scratch s;
+  Launch r(s, {"run", "-n", "2", "sh", "-c", "sleep 2; echo done-$RANK"});
+  INFO(r.report());
+  REQUIRE(eventually(20, [&] { return ranks_of(r).size() >= 2; }));
+  r.signal(SIGTSTP);
+  bool stopped = eventually(10, [&] {
+    auto ranks = ranks_of(r);
+    return proc_state(r.pid()) == 'T' && !ranks.empty() &&
+           std::all_of(ranks.begin(), ranks.end(),
+                       [](const Proc& p) { return proc_state(p.pid) == 'T'; });
+  });
+  INFO(describe(ranks_of(r)));
+  CHECK(stopped);
+  r.signal(SIGCONT);
+  CHECK(r.wait(30) == 0);
+  CHECK(sorted(lines_of(r.out())) == std::vector<std::string>{"done-0", "done-1"});
 }
