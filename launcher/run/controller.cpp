@@ -263,10 +263,15 @@ void Controller::process_exited(uint64_t launch, int exit_code, int signal, doub
   Proc& p = procs_[rank];
   int code = signal ? 128 + signal : exit_code;
   bool was_stopping = std::erase(stopping_, launch) > 0;
+  const std::string& name = ex_.processes[rank].name;
+  std::string how = signal ? "killed by signal " + std::to_string(signal)
+                           : "exit code " + std::to_string(exit_code);
+  if (p.launch != launch && was_stopping) {
+    // An instance stopped for a restart ends after its successor started:
+    // its end is recorded all the same, with why it was stopped.
+    event(now, "process_exited", name, how + " (stopped by jobset for a restart)");
+  }
   if (p.launch == launch && live(p.state)) {
-    const std::string& name = ex_.processes[rank].name;
-    std::string how = signal ? "killed by signal " + std::to_string(signal)
-                             : "exit code " + std::to_string(exit_code);
     event(now, "process_exited", name, how);
     if (was_stopping || p.state == ProcState::kStopping) {
       transition(rank, code == 0 ? ProcState::kSucceeded : ProcState::kFailed);
@@ -584,6 +589,13 @@ JobSetStatus Controller::status() const {
         if (any_live_proc) ++rs.active;
         if (ready) ++rs.ready;
       }
+    }
+    for (int32_t k = ex_.rjobs[r].first_rank; k < ex_.rjobs[r].first_rank + ex_.rjobs[r].processes;
+         ++k) {
+      ProcState st = procs_[k].state;
+      rs.processes_running += st == ProcState::kStarting || st == ProcState::kRunning;
+      rs.processes_succeeded += st == ProcState::kSucceeded;
+      rs.processes_failed += st == ProcState::kFailed;
     }
     s.replicated_jobs.push_back(rs);
   }

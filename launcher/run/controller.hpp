@@ -69,6 +69,10 @@ struct ReplicatedJobStatus {
   int active = 0;
   int succeeded = 0;
   int failed = 0;
+  // The same replicated job counted in processes, for the status line.
+  int processes_running = 0;  // starting or running
+  int processes_succeeded = 0;
+  int processes_failed = 0;
 };
 
 struct JobSetStatus {

@@ -270,9 +270,9 @@ void RunDriver::status_line() {
   std::string line =
       "jobset " + js_.name + " [attempt " + std::to_string(controller_.attempt()) + "]";
   for (const auto& r : st.replicated_jobs)
-    line += "  " + r.name + ": " + std::to_string(r.active) + " running, " +
-            std::to_string(r.ready) + " ready, " + std::to_string(r.succeeded) + " ok, " +
-            std::to_string(r.failed) + " failed";
+    line += "  " + r.name + ": " + std::to_string(r.processes_running) + " running, " +
+            std::to_string(r.processes_succeeded) + " done, " + std::to_string(r.processes_failed) +
+            " failed";
   if (line.size() > 200) line = line.substr(0, 197) + "...";
   io_.sink.set_status_line(line, 2);
 }

@@ -7,8 +7,8 @@
 
 #include <cerrno>
 #include <map>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include "tests/launcher/test_util.hpp"
 
@@ -108,7 +108,8 @@ struct Run {
   std::map<std::string, bool> closed;
   std::unique_ptr<RunDriver> driver;
 
-  explicit Run(const std::string& text, std::optional<int64_t> max_restarts = std::nullopt) {
+  explicit Run(const std::string& text, std::optional<int64_t> max_restarts = std::nullopt,
+               bool tty = false) {
     auto l = load(text);
     INFO(l.diags.to_string());
     REQUIRE(l.js);
@@ -129,7 +130,7 @@ struct Run {
     specs.max_restarts = effective_max_restarts(js, max_restarts);
     specs.coordinator_host = "127.0.0.1";
     driver = std::make_unique<RunDriver>(js, plan, options, specs,
-                                         DriverIo{loop, starter, sink, err, &events, false});
+                                         DriverIo{loop, starter, sink, err, &events, tty});
   }
   void connect(const std::string& node) {
     int32_t n = driver->node_index(node);
@@ -372,9 +373,12 @@ TEST_CASE("run driver: --timeout stops everything and exits 124", "[run_driver]"
   CHECK(r.driver->finish() == 124);
 }
 
-TEST_CASE("run driver: a closed output pipe stops the run as a pipeline would (141); a full disk fails it (1)",
-          "[run_driver]") {
-  for (auto [error, code, reason] : {std::tuple{EPIPE, 141, "OutputClosed"}, std::tuple{ENOSPC, 1, "OutputError"}}) {
+TEST_CASE(
+    "run driver: a closed output pipe stops the run as a pipeline would (141); a full disk fails "
+    "it (1)",
+    "[run_driver]") {
+  for (auto [error, code, reason] :
+       {std::tuple{EPIPE, 141, "OutputClosed"}, std::tuple{ENOSPC, 1, "OutputError"}}) {
     INFO(reason);
     Run r(kFour);
     r.start_all();
@@ -391,7 +395,8 @@ TEST_CASE("run driver: a closed output pipe stops the run as a pipeline would (1
   }
 }
 
-TEST_CASE("run driver: Ctrl-Z stops every process, then the launcher; SIGCONT continues them", "[run_driver]") {
+TEST_CASE("run driver: Ctrl-Z stops every process, then the launcher; SIGCONT continues them",
+          "[run_driver]") {
   Run r(kFour);
   r.start_all();
   r.driver->signal(SIGTSTP);
@@ -406,4 +411,26 @@ TEST_CASE("run driver: Ctrl-Z stops every process, then the launcher; SIGCONT co
   r.driver->signal(SIGCONT);
   CHECK(r.messages<rt::Signal>("n1").back().signo == SIGCONT);
   CHECK_FALSE(r.loop.stopped);
+}
+
+TEST_CASE(
+    "run driver: the status line counts processes; a restart records the end of every stopped "
+    "process",
+    "[run_driver]") {
+  Run r(std::string(kFour) + "[failure_policy]\nmax_restarts = 1\n", std::nullopt, true);
+  r.start_all();
+  r.all_started();
+  CHECK(r.terminal.find("w: 4 running, 0 done, 0 failed") != std::string::npos);
+  auto n1 = r.spawned("n1");
+  r.driver->exited(rt::Exited{n1[0].launch, 2, 0});  // fails the job: every process restarts
+  for (const std::string node : {"n0", "n1"})
+    for (const auto& s : r.spawned(node))
+      if (s.launch != n1[0].launch && env_of(s, "JOBSET_RESTART_ATTEMPT") == "0")
+        r.driver->exited(rt::Exited{s.launch, 0, SIGTERM});
+  std::string events = r.events.str();
+  size_t stopped = 0;
+  for (size_t p = events.find("stopped by jobset for a restart"); p != std::string::npos;
+       p = events.find("stopped by jobset for a restart", p + 1))
+    ++stopped;
+  CHECK(stopped == 3);  // every process killed by the restart, not only the failed one
 }
