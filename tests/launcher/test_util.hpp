@@ -3,11 +3,10 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "launcher/spec/load.hpp"
+#include "tests/scratch.hpp"
 
 namespace jobset::launcher::testing {
 
@@ -32,15 +31,8 @@ inline const Diagnostic* find(const Diagnostics& d, const std::string& needle) {
   return nullptr;
 }
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 inline std::string example(const std::string& name) {
-  return read_file(std::string(JOBSET_SRCDIR) + "/examples/" + name);
+  return jobset_test::slurp(std::string(JOBSET_SRCDIR) + "/examples/" + name);
 }
 
 // A valid JobSet in TOML with `extra` appended (TOML tables may follow).
@@ -59,14 +51,14 @@ inline std::string minimal(const std::string& extra = "") {
 
 // Asserts that loading failed with an error containing `needle` at `line`
 // (and `col` when not 0), and that the diagnostic names `path`.
-#define REQUIRE_ERROR_AT(loaded, needle, at_line, at_col, at_path)                          \
-  do {                                                                            \
-    INFO((loaded).diags.to_string());                                             \
-    REQUIRE_FALSE((loaded).js.has_value());                                       \
-    const auto* d_ = jobset::launcher::testing::find((loaded).diags, needle);     \
-    REQUIRE(d_ != nullptr);                                                       \
-    CHECK(d_->severity == jobset::launcher::Severity::kError);                    \
-    CHECK(d_->mark.line == (at_line));                                               \
-    if ((at_col) != 0) CHECK(d_->mark.column == (at_col));                              \
-    CHECK(d_->path == (at_path));                                                    \
+#define REQUIRE_ERROR_AT(loaded, needle, at_line, at_col, at_path)            \
+  do {                                                                        \
+    INFO((loaded).diags.to_string());                                         \
+    REQUIRE_FALSE((loaded).js.has_value());                                   \
+    const auto* d_ = jobset::launcher::testing::find((loaded).diags, needle); \
+    REQUIRE(d_ != nullptr);                                                   \
+    CHECK(d_->severity == jobset::launcher::Severity::kError);                \
+    CHECK(d_->mark.line == (at_line));                                        \
+    if ((at_col) != 0) CHECK(d_->mark.column == (at_col));                    \
+    CHECK(d_->path == (at_path));                                             \
   } while (0)

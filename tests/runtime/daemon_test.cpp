@@ -32,7 +32,7 @@ std::optional<pid_t> first_number(const std::string& s) {
 }  // namespace
 
 #define NEED_JOBSETD() \
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path())
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path())
 
 TEST_CASE("jobsetd: --help says users do not run it; bad arguments exit 2", "[runtime][daemon]") {
   NEED_JOBSETD();
@@ -185,7 +185,7 @@ TEST_CASE("jobsetd: env goes on top of the daemon's, cwd applies, argv[0] is loo
   h.connect();
   ProcessSpec p = Harness::spec(1, {"sh", "-c", "echo \"$FOO|$BAR|${HOME:+home}\"; pwd"});
   p.env = {{"FOO", "first"}, {"FOO", "second"}, {"BAR", "with space"}};
-  p.cwd = h.scratch().dir();
+  p.cwd = h.scratch().dir().string();
   h.spawn({p});
   REQUIRE(h.wait_exited(1));
   std::string dir = std::filesystem::canonical(h.scratch().dir()).string();
@@ -211,8 +211,7 @@ TEST_CASE("jobsetd: a missing or non-executable program is a spawn failure namin
   NEED_JOBSETD();
   Harness h;
   h.connect();
-  std::string plain = h.scratch().path("plain.sh");
-  { std::ofstream(plain) << "#!/bin/sh\necho hi\n"; }
+  std::string plain = h.scratch().write("plain.sh", "#!/bin/sh\necho hi\n");
   chmod(plain.c_str(), 0644);
   ProcessSpec bad_cwd = Harness::spec(4, {"/bin/true"});
   bad_cwd.cwd = "/nonexistent/dir";
@@ -408,14 +407,12 @@ TEST_CASE("jobsetd: a PATH in the spec's env is the one searched", "[runtime][da
   NEED_JOBSETD();
   Harness h;
   h.connect();
-  std::string prog = h.scratch().path("my-tool");
-  std::string plain = h.scratch().path("not-exec-tool");
-  { std::ofstream(prog) << "#!/bin/sh\necho tool ran\n"; }
-  { std::ofstream(plain) << "#!/bin/sh\necho never\n"; }
+  std::string prog = h.scratch().write("my-tool", "#!/bin/sh\necho tool ran\n");
+  std::string plain = h.scratch().write("not-exec-tool", "#!/bin/sh\necho never\n");
   chmod(prog.c_str(), 0755);
   chmod(plain.c_str(), 0644);
   ProcessSpec a = Harness::spec(1, {"my-tool"});
-  a.env = {{"PATH", h.scratch().dir() + ":/usr/bin:/bin"}};
+  a.env = {{"PATH", h.scratch().dir().string() + ":/usr/bin:/bin"}};
   ProcessSpec b = Harness::spec(2, {"not-exec-tool"});
   b.env = a.env;
   h.spawn({a, b, Harness::spec(3, {"my-tool"})});
@@ -438,9 +435,10 @@ int32_t last_allowed_cpu() {
 }
 }  // namespace
 
-TEST_CASE("jobsetd: a bound process runs on its CPUs and sees its devices; an impossible binding "
-          "is a spawn failure",
-          "[runtime][daemon][binding]") {
+TEST_CASE(
+    "jobsetd: a bound process runs on its CPUs and sees its devices; an impossible binding "
+    "is a spawn failure",
+    "[runtime][daemon][binding]") {
   NEED_JOBSETD();
   for (const char* mode : {"vfork", "fork"}) {
     INFO("spawner " << mode);
@@ -449,13 +447,15 @@ TEST_CASE("jobsetd: a bound process runs on its CPUs and sees its devices; an im
     h.connect();
     unsetenv("JOBSETD_SPAWN");
     const int32_t cpu = last_allowed_cpu();
-    ProcessSpec bound = Harness::spec(
-        1, {"sh", "-c",
-            "grep Cpus_allowed_list /proc/self/status | cut -f2; "
-            "echo \"$CUDA_VISIBLE_DEVICES|$ROCR_VISIBLE_DEVICES|$JOBSET_ACCELERATORS|${TPU_VISIBLE_CHIPS-unset}\""});
+    ProcessSpec bound = Harness::spec(1, {"sh", "-c",
+                                          "grep Cpus_allowed_list /proc/self/status | cut -f2; "
+                                          "echo "
+                                          "\"$CUDA_VISIBLE_DEVICES|$ROCR_VISIBLE_DEVICES|$JOBSET_"
+                                          "ACCELERATORS|${TPU_VISIBLE_CHIPS-unset}\""});
     bound.cpus = {cpu};
     bound.gpus = {1, 3};
-    ProcessSpec tpu = Harness::spec(2, {"sh", "-c", "echo \"$TPU_VISIBLE_CHIPS|$JOBSET_ACCELERATORS\""});
+    ProcessSpec tpu =
+        Harness::spec(2, {"sh", "-c", "echo \"$TPU_VISIBLE_CHIPS|$JOBSET_ACCELERATORS\""});
     tpu.tpus = {0, 1, 2, 3};
     ProcessSpec impossible = Harness::spec(3, {"/bin/true"});
     impossible.cpus = {4000};  // no such CPU

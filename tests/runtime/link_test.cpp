@@ -232,7 +232,7 @@ TEST_CASE("link: a handler may destroy its own link", "[runtime]") {
 }
 
 TEST_CASE("link: several real daemons connect and get distinct indexes", "[runtime][daemon]") {
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path());
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path());
   Alarm alarm(60);
   Scratch s;
   Listener L;

@@ -69,9 +69,9 @@ void check_untorn(const std::vector<std::string>& frames) {
 
 }  // namespace
 
-#define NEED_JOBSETD_AND_AWK()                                                 \
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path()); \
-  if (!have_awk()) RUNTIME_SKIP("needs /usr/bin/awk for the writers")
+#define NEED_JOBSETD_AND_AWK()                                                \
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path()); \
+  if (!have_awk()) JOBSET_SKIP("needs /usr/bin/awk for the writers")
 
 TEST_CASE("jobsetd output: 8 writers of 5 MB each: every line once, untorn, partial last line kept",
           "[runtime][daemon][output]") {
@@ -135,7 +135,8 @@ TEST_CASE("jobsetd output: 64 writers of 1 MB each keep the daemon under 10 MB",
   h.connect();
   const int kLines = 1000 * 1000 / kLineBytes;
   std::vector<ProcessSpec> specs;
-  for (int i = 0; i < 64; ++i) specs.push_back(writer(static_cast<uint64_t>(i + 1), i % 10, kLines));
+  for (int i = 0; i < 64; ++i)
+    specs.push_back(writer(static_cast<uint64_t>(i + 1), i % 10, kLines));
   auto t0 = std::chrono::steady_clock::now();
   h.spawn(specs);
   REQUIRE(h.wait_done(64, 60));
@@ -150,7 +151,7 @@ TEST_CASE("jobsetd output: 64 writers of 1 MB each keep the daemon under 10 MB",
 }
 
 TEST_CASE("jobsetd: 64 processes at once stay under 10 MB of daemon memory", "[runtime][daemon]") {
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path());
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path());
   Harness h(60);
   h.connect();
   std::vector<ProcessSpec> specs;
@@ -174,8 +175,9 @@ TEST_CASE("jobsetd: 64 processes at once stay under 10 MB of daemon memory", "[r
 }
 
 TEST_CASE("jobsetd bench: spawn and reap N true through one daemon", "[.bench][runtime]") {
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path());
-  const int reps = std::getenv("JOBSET_BENCH_REPS") ? std::atoi(std::getenv("JOBSET_BENCH_REPS")) : 5;
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path());
+  const int reps =
+      std::getenv("JOBSET_BENCH_REPS") ? std::atoi(std::getenv("JOBSET_BENCH_REPS")) : 5;
   uint64_t launch = 0;
   for (int n : {64, 256, 1024}) {
     Harness h(300);
@@ -187,7 +189,8 @@ TEST_CASE("jobsetd bench: spawn and reap N true through one daemon", "[.bench][r
       for (int i = 0; i < n; ++i) specs.push_back(Harness::spec(++launch, {"true"}));
       auto t0 = std::chrono::steady_clock::now();
       h.spawn(specs);
-      REQUIRE(h.loop().run_until([&] { return h.rec().exited.size() == static_cast<size_t>(n); }, 60));
+      REQUIRE(
+          h.loop().run_until([&] { return h.rec().exited.size() == static_cast<size_t>(n); }, 60));
       times.push_back(seconds_since(t0));
       for (auto& [l, e] : h.rec().exited) REQUIRE(e.exit_code == 0);
     }

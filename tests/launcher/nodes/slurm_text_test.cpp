@@ -10,11 +10,10 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 
+#include "tests/scratch.hpp"
 #include "tests/skip.hpp"
 
 namespace {
@@ -31,16 +30,10 @@ using Labels = std::map<std::string, std::string>;
 
 constexpr int64_t kMiB = int64_t{1} << 20;
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 std::string fixture(const std::string& name) {
-  return read_file(std::string(JOBSET_SRCDIR) + "/tests/fixtures/slurm/" + name);
+  const std::string path = std::string(JOBSET_SRCDIR) + "/tests/fixtures/slurm/" + name;
+  REQUIRE(std::filesystem::exists(path));
+  return jobset_test::slurp(path);
 }
 
 Cluster nodes_ok(const std::string& text) {
@@ -344,26 +337,21 @@ int run_shell(const std::string& command) {
 
 TEST_CASE("slurm: a live slurmctld's output parses to the same cluster as the fixtures",
           "[slurm][live]") {
-  if (access("/usr/sbin/slurmctld", X_OK) != 0) JOBSET_SKIP("needs slurmctld (apt-get install slurm-wlm)");
+  if (access("/usr/sbin/slurmctld", X_OK) != 0)
+    JOBSET_SKIP("needs slurmctld (apt-get install slurm-wlm)");
   if (geteuid() != 0) JOBSET_SKIP("needs root (capture.sh runs slurmctld with SlurmUser=root)");
-  char pattern[] = "/tmp/jobset-slurm-live.XXXXXX";
-  REQUIRE(mkdtemp(pattern) != nullptr);
-  const std::string dir = pattern;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { std::filesystem::remove_all(dir); }
-  } cleanup{dir};
+  const jobset_test::Scratch scratch;
+  const std::string dir = scratch.dir().string();
   // capture.sh bounds each of its waits; the timeout is the last resort.
   const std::string script = std::string(JOBSET_SRCDIR) + "/tests/slurm/capture.sh";
   const int rc = run_shell("timeout -k 5 120 " + script + " " + dir + " >" + dir + "/log 2>&1");
-  INFO(read_file(dir + "/log"));
+  INFO(scratch.read("log"));
   REQUIRE(rc == 0);
   const Cluster from_fixtures =
       parse_captured(fixture("nodes-oneline.txt"), fixture("topology.txt"));
-  CHECK(parse_captured(read_file(dir + "/nodes-oneline.txt"), read_file(dir + "/topology.txt")) ==
+  CHECK(parse_captured(scratch.read("nodes-oneline.txt"), scratch.read("topology.txt")) ==
         from_fixtures);
-  CHECK(parse_captured(read_file(dir + "/nodes.txt"), read_file(dir + "/topology.txt")) ==
-        from_fixtures);
+  CHECK(parse_captured(scratch.read("nodes.txt"), scratch.read("topology.txt")) == from_fixtures);
 }
 
 }  // namespace

@@ -3,10 +3,10 @@
 #include "launcher/run/output_sink.hpp"
 
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <string>
 #include <vector>
+
+#include "tests/scratch.hpp"
 
 using namespace jobset::launcher;
 
@@ -62,31 +62,23 @@ TEST_CASE("output: the status line is erased before output and drawn again after
   sink.message("jobset: note\n");
   sink.flush();
   std::vector<std::pair<int, std::string>> expected = {
-      {2, "status 1"}, {2, "\r\033[K"}, {1, "line\n"}, {2, "status 1"},
+      {2, "status 1"}, {2, "\r\033[K"},       {1, "line\n"},   {2, "status 1"},
       {2, "\r\033[K"}, {2, "jobset: note\n"}, {2, "status 1"}, {2, "\r\033[K"}};
   CHECK(c.writes == expected);
 }
 
 TEST_CASE("output: --output-dir writes one file per process, stream and attempt") {
-  char tmpl[] = "/tmp/jobset-out-XXXXXX";
-  std::filesystem::path dir = mkdtemp(tmpl);
+  jobset_test::Scratch dir;
   {
-    OutputSink sink({.dir = (dir / "sub").string()}, write_all, fixed_time);
+    OutputSink sink({.dir = dir.path("sub")}, write_all, fixed_time);
     REQUIRE(sink.write("js-w-0-0", 0, 1, "first\n").ok());
     REQUIRE(sink.write("js-w-0-0", 1, 1, "second\n").ok());
     REQUIRE(sink.write("js-w-0-0", 1, 2, "oops\n").ok());
     REQUIRE(sink.write("js-w-0-0", 1, 1, "more\n").ok());
   }
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream f(p);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  };
-  CHECK(slurp(dir / "sub/js-w-0-0.0.out") == "first\n");
-  CHECK(slurp(dir / "sub/js-w-0-0.1.out") == "second\nmore\n");
-  CHECK(slurp(dir / "sub/js-w-0-0.1.err") == "oops\n");
-  std::filesystem::remove_all(dir);
+  CHECK(dir.read("sub/js-w-0-0.0.out") == "first\n");
+  CHECK(dir.read("sub/js-w-0-0.1.out") == "second\nmore\n");
+  CHECK(dir.read("sub/js-w-0-0.1.err") == "oops\n");
   OutputSink bad({.dir = "/proc/no/such/dir"}, write_all, fixed_time);
   auto s = bad.write("p", 0, 1, "x\n");
   REQUIRE_FALSE(s.ok());
