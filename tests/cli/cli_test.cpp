@@ -15,7 +15,7 @@
 using namespace clitest;
 namespace fs = std::filesystem;
 
-TEST_CASE("cli: --help teaches the commands with examples") {
+TEST_CASE("cli: --help teaches the commands with examples", "[cli]") {
   Run r = jobset("--help");
   CHECK(r.code == 0);
   for (const char* s : {"validate", "plan", "convert", "Examples:", "jobset-file(5)"})
@@ -27,7 +27,7 @@ TEST_CASE("cli: --help teaches the commands with examples") {
   CHECK(jobset("--version").out.find(".") != std::string::npos);
 }
 
-TEST_CASE("cli: no command or an unknown one is bad input (exit 2)") {
+TEST_CASE("cli: no command or an unknown one is bad input (exit 2)", "[cli]") {
   Run none = jobset("");
   CHECK(none.code == 2);
   CHECK(none.err.find("subcommand") != std::string::npos);
@@ -35,7 +35,7 @@ TEST_CASE("cli: no command or an unknown one is bad input (exit 2)") {
   CHECK(bogus.code == 2);
 }
 
-TEST_CASE("cli: validate accepts every example (exit 0)") {
+TEST_CASE("cli: validate accepts every example (exit 0)", "[cli]") {
   // Every JobSet example; examples/cluster holds a cluster file, not a JobSet.
   Run r = jobset(
       "validate examples/*.toml examples/*.yaml examples/mpi-hello/*.toml "
@@ -46,7 +46,7 @@ TEST_CASE("cli: validate accepts every example (exit 0)") {
         std::string::npos);
 }
 
-TEST_CASE("cli: validate reports file:line:column and exits 2, saying why last") {
+TEST_CASE("cli: validate reports file:line:column and exits 2, saying why last", "[cli]") {
   Scratch s;
   fs::path bad = s.write("bad.toml",
                          "name = \"Bad\"\n[[replicated_jobs]]\nname = \"w\"\nreplicas = -1\n"
@@ -68,7 +68,7 @@ TEST_CASE("cli: validate reports file:line:column and exits 2, saying why last")
   CHECK(stdin_ok.code == 0);
 }
 
-TEST_CASE("cli: convert prints TOML that converts to itself") {
+TEST_CASE("cli: convert prints TOML that converts to itself", "[cli]") {
   Scratch s;
   Run r = jobset("convert examples/multislice.yaml -o " + (s.dir() / "m.toml").string());
   INFO(r.err);
@@ -83,7 +83,7 @@ TEST_CASE("cli: convert prints TOML that converts to itself") {
         std::string::npos);
 }
 
-TEST_CASE("cli: convert turns an mpirun command line into a JobSet file") {
+TEST_CASE("cli: convert turns an mpirun command line into a JobSet file", "[cli]") {
   Run r = jobset("convert -n 1 ./driver : -n 8 ./worker --steps 100");
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -96,7 +96,7 @@ TEST_CASE("cli: convert turns an mpirun command line into a JobSet file") {
         std::string::npos);
 }
 
-TEST_CASE("cli: plan --format json is the documented stable shape") {
+TEST_CASE("cli: plan --format json is the documented stable shape", "[cli]") {
   Run r =
       jobset("plan examples/multislice.yaml --hostfile examples/multislice.hosts --format json");
   INFO(r.err);
@@ -129,7 +129,7 @@ TEST_CASE("cli: plan --format json is the documented stable shape") {
   CHECK(k["placement"][5]["island"].is_null());
 }
 
-TEST_CASE("cli: plan puts each multislice job on its own node pool") {
+TEST_CASE("cli: plan puts each multislice job on its own node pool", "[cli]") {
   Run r = jobset("plan examples/multislice.yaml --hostfile examples/multislice.hosts");
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -150,7 +150,7 @@ TEST_CASE("cli: plan puts each multislice job on its own node pool") {
   CHECK(plain.out.find("ISLAND") == std::string::npos);  // only with exclusive placement
 }
 
-TEST_CASE("cli: multislice on 3 node pools does not fit, exits 3 and names the pools") {
+TEST_CASE("cli: multislice on 3 node pools does not fit, exits 3 and names the pools", "[cli]") {
   Scratch s;
   std::string hosts;
   std::istringstream in(slurp(fs::path(JOBSET_SRCDIR) / "examples/multislice.hosts"));
@@ -165,7 +165,7 @@ TEST_CASE("cli: multislice on 3 node pools does not fit, exits 3 and names the p
         "slots of 4 tpus each; found 3: pool-a, pool-b, pool-c");
 }
 
-TEST_CASE("cli: plan text shows each process on its node") {
+TEST_CASE("cli: plan text shows each process on its node", "[cli]") {
   Run r = jobset("plan --host alpha:3,beta:3 -n 5 ./a.out");
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -174,7 +174,7 @@ TEST_CASE("cli: plan text shows each process on its node") {
   CHECK(r.out.find("3       job-a-out-0-3  0     3     beta   0") != std::string::npos);
 }
 
-TEST_CASE("cli: a JobSet that does not fit exits 3 and says why") {
+TEST_CASE("cli: a JobSet that does not fit exits 3 and says why", "[cli]") {
   Run r = jobset("plan examples/driver-workers.toml --nodes 2 --slots 3");
   CHECK(r.code == 3);
   CHECK(r.last_err_line() ==
@@ -183,7 +183,7 @@ TEST_CASE("cli: a JobSet that does not fit exits 3 and says why") {
         "for 5");
 }
 
-TEST_CASE("cli: hostfile errors name the line and nothing is planned") {
+TEST_CASE("cli: hostfile errors name the line and nothing is planned", "[cli]") {
   Scratch s;
   fs::path hosts = s.write("hosts", "# rack 1\nnode01 slots=4\nnode02 slots=x\n");
   Run r = jobset("plan examples/multislice.toml --hostfile " + hosts.string());
@@ -195,7 +195,7 @@ TEST_CASE("cli: hostfile errors name the line and nothing is planned") {
   CHECK(two.err.find("give one node source") != std::string::npos);
 }
 
-TEST_CASE("cli: plan -o writes the file") {
+TEST_CASE("cli: plan -o writes the file", "[cli]") {
   Scratch s;
   Run r = jobset("plan examples/driver-workers.toml --nodes 3 --slots 4 --format json -o " +
                  (s.dir() / "plan.json").string());

@@ -27,7 +27,9 @@ const std::string kSlurm =
 }  // namespace
 
 TEST_CASE(
-    "cli: exclusive placement on the Slurm switch topology gives each job its own leaf switch") {
+    "topology cli: exclusive placement on the Slurm switch topology gives each job its own leaf "
+    "switch",
+    "[topology_cli]") {
   Scratch s;
   // 16 nodes under 4 leaf switches (n01-n08: 32 slots, 4 GPUs; n09-n12:
   // 16 slots, 2 GPUs, 4 TPUs; n13-n16: 8, 8, 8 and 4 slots): each leaf
@@ -77,7 +79,8 @@ TEST_CASE(
   CHECK(islands == std::set<std::string>{"spine1", "spine2"});
 }
 
-TEST_CASE("cli: plan on a node model shows cores, CPUs and GPUs per process") {
+TEST_CASE("topology cli: plan on a node model shows cores, CPUs and GPUs per process",
+          "[topology_cli]") {
   Scratch s;
   auto file = s.write(
       "ddp.toml",
@@ -105,7 +108,7 @@ TEST_CASE("cli: plan on a node model shows cores, CPUs and GPUs per process") {
         std::string::npos);
 }
 
-TEST_CASE("cli: policy flags are checked and name what they take") {
+TEST_CASE("topology cli: policy flags are checked and name what they take", "[topology_cli]") {
   Run bad = jobset("plan --map-by rack -n 2 true");
   CHECK(bad.code == 2);
   CHECK(bad.err.find("--map-by: expected slot, node, core, numa, package or "
@@ -121,7 +124,9 @@ TEST_CASE("cli: policy flags are checked and name what they take") {
 }
 
 TEST_CASE(
-    "cli: the gpu-train example plans each trainer job on a rack of its own, with GPUs by socket") {
+    "topology cli: the gpu-train example plans each trainer job on a rack of its own, with GPUs by "
+    "socket",
+    "[topology_cli]") {
   // The command examples/README.md, jobset(1) and jobset-cluster(5) show.
   Run valid = jobset("validate examples/gpu-train.toml");
   INFO(valid.err);

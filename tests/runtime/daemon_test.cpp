@@ -34,7 +34,7 @@ std::optional<pid_t> first_number(const std::string& s) {
 #define NEED_JOBSETD() \
   if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path())
 
-TEST_CASE("jobsetd: --help says users do not run it; bad arguments exit 2", "[runtime][daemon]") {
+TEST_CASE("daemon: --help says users do not run it; bad arguments exit 2", "[daemon]") {
   NEED_JOBSETD();
   std::string exe = jobsetd_path();
   Scratch s;
@@ -50,8 +50,8 @@ TEST_CASE("jobsetd: --help says users do not run it; bad arguments exit 2", "[ru
   CHECK_THAT(slurp(out), Catch::Contains("key"));
 }
 
-TEST_CASE("jobsetd: the handshake with the run's key gives a link named after the node",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: the handshake with the run's key gives a link named after the node",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -64,7 +64,7 @@ TEST_CASE("jobsetd: the handshake with the run's key gives a link named after th
   CHECK(h.loop().run_until([&] { return h.rec().closed.has_value(); }, 5));
 }
 
-TEST_CASE("jobsetd: a daemon with another key is rejected and exits 2", "[runtime][daemon]") {
+TEST_CASE("daemon: a daemon with another key is rejected and exits 2", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.start_daemon(to_hex(*make_key()) + "\n");
@@ -134,7 +134,7 @@ class FakeLauncher {
 
 }  // namespace
 
-TEST_CASE("jobsetd: a fake launcher without the key gets no process spawned", "[runtime][daemon]") {
+TEST_CASE("daemon: a fake launcher without the key gets no process spawned", "[daemon]") {
   NEED_JOBSETD();
   Alarm alarm(30);
   Scratch s;
@@ -161,8 +161,7 @@ TEST_CASE("jobsetd: a fake launcher without the key gets no process spawned", "[
   CHECK(access(s.path("marker").c_str(), F_OK) != 0);
 }
 
-TEST_CASE("jobsetd: spawn reports start, output on both streams and the exit code",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: spawn reports start, output on both streams and the exit code", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -178,8 +177,8 @@ TEST_CASE("jobsetd: spawn reports start, output on both streams and the exit cod
   CHECK_FALSE(h.rec().output_after_exit);
 }
 
-TEST_CASE("jobsetd: env goes on top of the daemon's, cwd applies, argv[0] is looked up in PATH",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: env goes on top of the daemon's, cwd applies, argv[0] is looked up in PATH",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -193,8 +192,7 @@ TEST_CASE("jobsetd: env goes on top of the daemon's, cwd applies, argv[0] is loo
   CHECK(h.rec().exited[1].exit_code == 0);
 }
 
-TEST_CASE("jobsetd: a process killed by a signal is reported with that signal",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: a process killed by a signal is reported with that signal", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -206,8 +204,8 @@ TEST_CASE("jobsetd: a process killed by a signal is reported with that signal",
   CHECK(h.rec().exited[2].exit_code == 0);
 }
 
-TEST_CASE("jobsetd: a missing or non-executable program is a spawn failure naming it, not an exit",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: a missing or non-executable program is a spawn failure naming it, not an exit",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -232,7 +230,7 @@ TEST_CASE("jobsetd: a missing or non-executable program is a spawn failure namin
   CHECK(h.rec().exited.count(6) == 1);
 }
 
-TEST_CASE("jobsetd: a launch id already in use is refused", "[runtime][daemon]") {
+TEST_CASE("daemon: a launch id already in use is refused", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -241,8 +239,8 @@ TEST_CASE("jobsetd: a launch id already in use is refused", "[runtime][daemon]")
   CHECK_THAT(h.rec().failed[1], Catch::Contains("launch id 1 is already in use"));
 }
 
-TEST_CASE("jobsetd: Exited waits for the output, but not for a background process holding the pipe",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: Exited waits for the output, but not for a background process holding the pipe",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -259,7 +257,7 @@ TEST_CASE("jobsetd: Exited waits for the output, but not for a background proces
   CHECK(h.loop().run_until([&] { return process_gone(*bg); }, 2));
 }
 
-TEST_CASE("jobsetd: Kill sends TERM, then KILL after the grace period", "[runtime][daemon]") {
+TEST_CASE("daemon: Kill sends TERM, then KILL after the grace period", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -280,7 +278,7 @@ TEST_CASE("jobsetd: Kill sends TERM, then KILL after the grace period", "[runtim
   CHECK_THAT(h.rec().out[1], Catch::Contains("got-term"));
 }
 
-TEST_CASE("jobsetd: Signal forwards the signal to the process group", "[runtime][daemon]") {
+TEST_CASE("daemon: Signal forwards the signal to the process group", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -300,7 +298,7 @@ TEST_CASE("jobsetd: Signal forwards the signal to the process group", "[runtime]
   CHECK(h.rec().exited[2].exit_code == 8);
 }
 
-TEST_CASE("jobsetd: Shutdown stops everything, reports every exit, exits 0", "[runtime][daemon]") {
+TEST_CASE("daemon: Shutdown stops everything, reports every exit, exits 0", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -318,8 +316,8 @@ TEST_CASE("jobsetd: Shutdown stops everything, reports every exit, exits 0", "[r
   for (auto& [launch, s] : h.rec().started) CHECK(process_gone(s.pid));
 }
 
-TEST_CASE("jobsetd: when the launcher connection is lost the daemon kills everything and exits 1",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: when the launcher connection is lost the daemon kills everything and exits 1",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -339,7 +337,7 @@ TEST_CASE("jobsetd: when the launcher connection is lost the daemon kills everyt
   CHECK(h.loop().run_until([&] { return process_gone(*grandchild); }, 2));
 }
 
-TEST_CASE("jobsetd: SIGTERM to the daemon stops its processes and exits 143", "[runtime][daemon]") {
+TEST_CASE("daemon: SIGTERM to the daemon stops its processes and exits 143", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -352,8 +350,8 @@ TEST_CASE("jobsetd: SIGTERM to the daemon stops its processes and exits 143", "[
   CHECK(exit_code(h.daemon().exited()) == 143);
 }
 
-TEST_CASE("jobsetd: when the daemon is SIGKILLed, its watchdog kills the grandchildren",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: when the daemon is SIGKILLed, its watchdog kills the grandchildren",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -378,8 +376,7 @@ TEST_CASE("jobsetd: when the daemon is SIGKILLed, its watchdog kills the grandch
   CHECK(seconds_since(t0) < 2.0);
 }
 
-TEST_CASE("jobsetd: the fork spawner (JOBSETD_SPAWN=fork) behaves as the default one",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: the fork spawner (JOBSETD_SPAWN=fork) behaves as the default one", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   setenv("JOBSETD_SPAWN", "fork", 1);
@@ -403,7 +400,7 @@ TEST_CASE("jobsetd: the fork spawner (JOBSETD_SPAWN=fork) behaves as the default
   CHECK(h.rec().exited.size() == 1);
 }
 
-TEST_CASE("jobsetd: a PATH in the spec's env is the one searched", "[runtime][daemon]") {
+TEST_CASE("daemon: a PATH in the spec's env is the one searched", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -436,9 +433,9 @@ int32_t last_allowed_cpu() {
 }  // namespace
 
 TEST_CASE(
-    "jobsetd: a bound process runs on its CPUs and sees its devices; an impossible binding "
-    "is a spawn failure",
-    "[runtime][daemon][binding]") {
+    "daemon: a bound process runs on its CPUs and sees its devices; an impossible binding is a "
+    "spawn failure",
+    "[daemon]") {
   NEED_JOBSETD();
   for (const char* mode : {"vfork", "fork"}) {
     INFO("spawner " << mode);

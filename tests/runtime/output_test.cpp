@@ -73,8 +73,8 @@ void check_untorn(const std::vector<std::string>& frames) {
   if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path()); \
   if (!have_awk()) JOBSET_SKIP("needs /usr/bin/awk for the writers")
 
-TEST_CASE("jobsetd output: 8 writers of 5 MB each: every line once, untorn, partial last line kept",
-          "[runtime][daemon][output]") {
+TEST_CASE("output: 8 writers of 5 MB each: every line once, untorn, partial last line kept",
+          "[output]") {
   NEED_JOBSETD_AND_AWK();
   Harness h(120);
   h.connect();
@@ -104,8 +104,7 @@ TEST_CASE("jobsetd output: 8 writers of 5 MB each: every line once, untorn, part
   CHECK(hwm < 10 * 1024);
 }
 
-TEST_CASE("jobsetd output: a launcher that stops reading does not grow the daemon",
-          "[runtime][daemon][output]") {
+TEST_CASE("output: a launcher that stops reading does not grow the daemon", "[output]") {
   NEED_JOBSETD_AND_AWK();
   Harness h(120);
   h.connect();
@@ -128,8 +127,7 @@ TEST_CASE("jobsetd output: a launcher that stops reading does not grow the daemo
   CHECK(hwm < 10 * 1024);
 }
 
-TEST_CASE("jobsetd output: 64 writers of 1 MB each keep the daemon under 10 MB",
-          "[runtime][daemon][output]") {
+TEST_CASE("output: 64 writers of 1 MB each keep the daemon under 10 MB", "[output]") {
   NEED_JOBSETD_AND_AWK();
   Harness h(120);
   h.connect();
@@ -150,7 +148,7 @@ TEST_CASE("jobsetd output: 64 writers of 1 MB each keep the daemon under 10 MB",
   CHECK(hwm < 10 * 1024);
 }
 
-TEST_CASE("jobsetd: 64 processes at once stay under 10 MB of daemon memory", "[runtime][daemon]") {
+TEST_CASE("output: 64 processes at once stay under 10 MB of daemon memory", "[output]") {
   if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path());
   Harness h(60);
   h.connect();
@@ -174,7 +172,7 @@ TEST_CASE("jobsetd: 64 processes at once stay under 10 MB of daemon memory", "[r
   for (auto& [l, e] : h.rec().exited) CHECK(e.signal == SIGTERM);
 }
 
-TEST_CASE("jobsetd bench: spawn and reap N true through one daemon", "[.bench][runtime]") {
+TEST_CASE("output: spawn and reap N true through one daemon (benchmark)", "[output][.bench]") {
   if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path());
   const int reps =
       std::getenv("JOBSET_BENCH_REPS") ? std::atoi(std::getenv("JOBSET_BENCH_REPS")) : 5;
@@ -200,8 +198,8 @@ TEST_CASE("jobsetd bench: spawn and reap N true through one daemon", "[.bench][r
   }
 }
 
-TEST_CASE("jobsetd output: losing the launcher while writers are blocked still stops them all",
-          "[runtime][daemon][output]") {
+TEST_CASE("output: losing the launcher while writers are blocked still stops them all",
+          "[output]") {
   NEED_JOBSETD_AND_AWK();
   Harness h(60);
   h.connect();

@@ -29,7 +29,8 @@ double fixed_time() { return 1795881600.25; }  // 2026-11-28T16:00:00.250Z
 
 }  // namespace
 
-TEST_CASE("output: untagged lines pass through unchanged, stdout and stderr apart") {
+TEST_CASE("output sink: untagged lines pass through unchanged, stdout and stderr apart",
+          "[output_sink]") {
   Capture c;
   OutputSink sink({}, c.writer(), fixed_time);
   REQUIRE(sink.write("js-w-0-0", 0, 1, "a\nb\n").ok());
@@ -39,7 +40,8 @@ TEST_CASE("output: untagged lines pass through unchanged, stdout and stderr apar
   CHECK(c.on(2) == "err\n");
 }
 
-TEST_CASE("output: --tag-output prefixes every line, a partial last line gets its newline") {
+TEST_CASE("output sink: --tag-output prefixes every line, a partial last line gets its newline",
+          "[output_sink]") {
   Capture c;
   OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), fixed_time);
   REQUIRE(sink.write("js-w-0-1", 0, 1, "one\ntwo\n").ok());
@@ -47,14 +49,16 @@ TEST_CASE("output: --tag-output prefixes every line, a partial last line gets it
   CHECK(c.on(1) == "[js-w-0-1] one\n[js-w-0-1] two\n[js-w-0-1] end\n");
 }
 
-TEST_CASE("output: --timestamp-output prefixes the UTC time with milliseconds") {
+TEST_CASE("output sink: --timestamp-output prefixes the UTC time with milliseconds",
+          "[output_sink]") {
   Capture c;
   OutputSink sink({.tag = true, .timestamp = true, .dir = ""}, c.writer(), fixed_time);
   REQUIRE(sink.write("p", 0, 1, "x\n").ok());
   CHECK(c.on(1) == "2026-11-28T16:00:00.250Z [p] x\n");
 }
 
-TEST_CASE("output: the status line is erased before output and drawn again after") {
+TEST_CASE("output sink: the status line is erased before output and drawn again after",
+          "[output_sink]") {
   Capture c;
   OutputSink sink({}, c.writer(), fixed_time);
   sink.set_status_line("status 1", 2);
@@ -67,7 +71,8 @@ TEST_CASE("output: the status line is erased before output and drawn again after
   CHECK(c.writes == expected);
 }
 
-TEST_CASE("output: --output-dir writes one file per process, stream and attempt") {
+TEST_CASE("output sink: --output-dir writes one file per process, stream and attempt",
+          "[output_sink]") {
   jobset_test::Scratch dir;
   {
     OutputSink sink({.dir = dir.path("sub")}, write_all, fixed_time);
