@@ -24,7 +24,7 @@ TEST_CASE("cli: --help teaches the commands with examples", "[cli]") {
   CHECK(p.code == 0);
   for (const char* s : {"--hostfile", "--host", "--nodes", "--format", "Examples:", "-n 8 ./a.out"})
     CHECK(p.out.find(s) != std::string::npos);
-  CHECK(jobset("--version").out.find(".") != std::string::npos);
+  CHECK(jobset("--version").out.find('.') != std::string::npos);
 }
 
 TEST_CASE("cli: no command or an unknown one is bad input (exit 2)", "[cli]") {

@@ -172,6 +172,18 @@ std::string env_file() {
          cmd;
 }
 
+// The line `env_file()`'s process `who` prints, given the middle part.
+std::string env_line(const std::string& who, const std::string& middle) {
+  return "envcheck-" + who + " name=envcheck " + middle + " attempt=0/0 x=yes";
+}
+
+// A command that prints where its rank runs, after `tag`.
+std::string echo_rank(const std::string& tag) {
+  return "echo \"" + tag +
+         " rank $RANK of $WORLD_SIZE index $JOB_COMPLETION_INDEX local $LOCAL_RANK on "
+         "$JOBSET_NODE\"";
+}
+
 // What each multislice job prints: its pool's slice id.
 std::vector<std::string> multislice_lines() {
   std::vector<std::string> out;
@@ -188,12 +200,8 @@ TEST_CASE("run: a run ends with its processes' exit code and output, on the node
   const std::string src = JOBSET_SRCDIR;
   check_runs({
       {.name = "ad-hoc MPMD run ends 0 with output from every rank spread over simulated nodes",
-       .args = {"--simulate-nodes", "2", "-n", "3", "sh", "-c",
-                "echo \"A rank $RANK of $WORLD_SIZE index $JOB_COMPLETION_INDEX local $LOCAL_RANK "
-                "on $JOBSET_NODE\"",
-                ":", "-n", "1", "sh", "-c",
-                "echo \"B rank $RANK of $WORLD_SIZE index $JOB_COMPLETION_INDEX local $LOCAL_RANK "
-                "on $JOBSET_NODE\""},
+       .args = {"--simulate-nodes", "2", "-n", "3", "sh", "-c", echo_rank("A"), ":", "-n", "1",
+                "sh", "-c", echo_rank("B")},
        .out_lines = {{"A rank 0 of 4 index 0 local 0 on sim1",
                       "A rank 1 of 4 index 1 local 1 on sim1",
                       "A rank 2 of 4 index 2 local 0 on sim2",
@@ -205,16 +213,11 @@ TEST_CASE("run: a run ends with its processes' exit code and output, on the node
        .files = {{"env.toml", env_file()}},
        .args = {"--simulate-nodes", "2", "-x", "FROM_X=yes", "@DIR@/env.toml"},
        .out_lines = {{
-           "envcheck-a-0-0 name=envcheck rjob=a job=0 index=0 rank=0 world=5 local=0 node=sim1 "
-           "attempt=0/0 x=yes",
-           "envcheck-a-0-1 name=envcheck rjob=a job=0 index=1 rank=1 world=5 local=1 node=sim1 "
-           "attempt=0/0 x=yes",
-           "envcheck-a-1-0 name=envcheck rjob=a job=1 index=0 rank=2 world=5 local=2 node=sim1 "
-           "attempt=0/0 x=yes",
-           "envcheck-a-1-1 name=envcheck rjob=a job=1 index=1 rank=3 world=5 local=0 node=sim2 "
-           "attempt=0/0 x=yes",
-           "envcheck-b-0-0 name=envcheck rjob=b job=0 index=0 rank=4 world=5 local=1 node=sim2 "
-           "attempt=0/0 x=yes",
+           env_line("a-0-0", "rjob=a job=0 index=0 rank=0 world=5 local=0 node=sim1"),
+           env_line("a-0-1", "rjob=a job=0 index=1 rank=1 world=5 local=1 node=sim1"),
+           env_line("a-1-0", "rjob=a job=1 index=0 rank=2 world=5 local=2 node=sim1"),
+           env_line("a-1-1", "rjob=a job=1 index=1 rank=3 world=5 local=0 node=sim2"),
+           env_line("b-0-0", "rjob=b job=0 index=0 rank=4 world=5 local=1 node=sim2"),
        }},
        .nothing_left = true},
       // Rank 1 fails while rank 0 would sleep: the run fails at once with 7.
@@ -371,11 +374,9 @@ fi
   CHECK(s.lines("quick") == std::vector<std::string>{"0", "1", "2"});
   auto flaky = s.lines("flaky");
   REQUIRE(flaky.size() == 3);
-  for (int a = 0; a < 3; ++a) {
-    std::string n = std::to_string(a);
-    CHECK(starts_with(flaky[a],
-                      n + " " + n + " "));  // JOBSET_RESTART_ATTEMPT, TORCHELASTIC_RESTART_COUNT
-  }
+  // JOBSET_RESTART_ATTEMPT and TORCHELASTIC_RESTART_COUNT of each attempt.
+  const char* attempts[] = {"0 0 ", "1 1 ", "2 2 "};
+  for (int a = 0; a < 3; ++a) CHECK(starts_with(flaky[a], attempts[a]));
   // The same daemon started every attempt (restarts reuse the daemons).
   CHECK(flaky[0].substr(flaky[0].rfind(' ')) == flaky[2].substr(flaky[2].rfind(' ')));
   auto evs = read_events(s.path("events.jsonl"));
@@ -775,9 +776,10 @@ TEST_CASE("run: a second SIGINT kills at once processes that ignore TERM", "[run
 
 TEST_CASE("run: SIGUSR1 and SIGUSR2 are forwarded to every process", "[run]") {
   Scratch s;
-  Launch r(s, {"run", "--simulate-nodes", "2", "-n", "4", "sh", "-c",
-               "trap 'echo got USR2 $RANK' USR2; trap 'echo got USR1 $RANK; exit 0' USR1; "
-               "touch ready.$RANK; while :; do sleep 0.05; done"});
+  const std::string script =
+      "trap 'echo got USR2 $RANK' USR2; trap 'echo got USR1 $RANK; exit 0' USR1; "
+      "touch ready.$RANK; while :; do sleep 0.05; done";
+  Launch r(s, {"run", "--simulate-nodes", "2", "-n", "4", "sh", "-c", script});
   for (int k = 0; k < 4; ++k) await_file(s, "ready." + std::to_string(k));
   r.signal(SIGUSR2);
   bool all_usr2 = eventually(10, [&] { return count_substr(r.out(), "got USR2") >= 4; });

@@ -81,7 +81,7 @@ inline std::string random_token() {
   unsigned char b[8] = {};
   std::ifstream("/dev/urandom", std::ios::binary).read(reinterpret_cast<char*>(b), sizeof b);
   char hex[17];
-  for (int i = 0; i < 8; ++i) snprintf(hex + 2 * i, 3, "%02x", b[i]);
+  for (size_t i = 0; i < 8; ++i) snprintf(hex + 2 * i, 3, "%02x", b[i]);
   return std::string(hex) + std::to_string(getpid());
 }
 

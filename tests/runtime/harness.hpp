@@ -231,7 +231,7 @@ class Harness {
   }
 
   // Starts jobsetd with `key_line` on stdin (the right key by default).
-  void start_daemon(std::optional<std::string> key_line = std::nullopt) {
+  void start_daemon(const std::optional<std::string>& key_line = std::nullopt) {
     daemon_ = std::make_unique<DaemonProcess>(listener_->address(), node_,
                                               key_line.value_or(to_hex(key_) + "\n"),
                                               scratch_.path("jobsetd.err"));

@@ -237,6 +237,7 @@ TEST_CASE("link: several real daemons connect and get distinct indexes", "[link]
   Scratch s;
   Listener L;
   std::vector<std::unique_ptr<DaemonProcess>> daemons;
+  daemons.reserve(8);
   for (int i = 0; i < 8; ++i) {
     daemons.push_back(std::make_unique<DaemonProcess>(L.l->address(), "sim-" + std::to_string(i),
                                                       to_hex(L.key) + "\n",

@@ -54,6 +54,7 @@ MapPolicy policy(Level map, Level rank, Bind bind, int32_t ppr = 0) {
 
 std::vector<std::vector<int32_t>> cores_of(const std::vector<Binding>& b) {
   std::vector<std::vector<int32_t>> out;
+  out.reserve(b.size());
   for (const auto& x : b) out.push_back(x.cores);
   return out;
 }

@@ -81,7 +81,7 @@ TEST_CASE("node topology: a synthetic description gives packages, NUMA nodes, co
   CHECK(t.memory == 0);  // unknown: hwloc's made-up 1 GiB per NUMA node is not taken
   auto sized = topology_from_synthetic("pack:2 numa:2(memory=64GiB) core:4 pu:1");
   REQUIRE(sized);
-  CHECK(sized->memory == 4 * 64 * kGiB);  // the description's own figure counts
+  CHECK(sized->memory == 4 * (64 * kGiB));  // the description's own figure counts
 }
 
 TEST_CASE("node topology: a synthetic description without NUMA nodes has one", "[node_topology]") {

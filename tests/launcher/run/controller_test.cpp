@@ -21,7 +21,7 @@ class Sim {
     INFO(l.diags.to_string());
     REQUIRE(l.js);
     js_ = l.js->jobset;
-    ex_ = std::move(*expand(js_));
+    ex_ = *expand(js_);
     c_ = std::make_unique<Controller>(js_, ex_, o);
     c_->start(now_);
     drain();

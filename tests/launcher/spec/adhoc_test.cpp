@@ -13,7 +13,9 @@ std::optional<std::string> fake_env(const std::string& var) {
   return std::nullopt;
 }
 
-jobset::Result<JobSet> parse(std::vector<std::string> args) { return parse_adhoc(args, fake_env); }
+jobset::Result<JobSet> parse(const std::vector<std::string>& args) {
+  return parse_adhoc(args, fake_env);
+}
 
 }  // namespace
 

@@ -142,7 +142,9 @@ TEST_CASE("robustness: random bytes with a NUL are refused as binary data at the
       for (char& c : bytes) c = static_cast<char>(1 + rng() % 255);
       size_t nul = rng() % bytes.size();
       bytes[nul] = '\0';
-      int line = static_cast<int>(std::count(bytes.begin(), bytes.begin() + nul, '\n')) + 1;
+      int line = static_cast<int>(std::count(
+                     bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(nul), '\n')) +
+                 1;
       require_error(load(bytes, format), "found binary data (a NUL byte)", line);
     }
   }
