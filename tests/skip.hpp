@@ -8,10 +8,10 @@
 #include <catch2/catch.hpp>
 #include <iostream>
 
-#define JOBSET_SKIP(reason)                                                                     \
-  do {                                                                                          \
-    std::cout << "\n:jobset-skip: " << Catch::getResultCapture().getCurrentTestName() << "\n"   \
-              << std::flush;                                                                    \
-    WARN("SKIPPED: " << reason);                                                                \
-    return;                                                                                     \
+#define JOBSET_SKIP(reason)                                                                   \
+  do {                                                                                        \
+    std::cout << "\n:jobset-skip: " << Catch::getResultCapture().getCurrentTestName() << "\n" \
+              << std::flush;                                                                  \
+    WARN("SKIPPED: " << (reason));                                                            \
+    return;                                                                                   \
   } while (0)

@@ -1,20 +1,21 @@
 // Integration tests of the `jobset` binary: exit codes, messages, output
 // formats, as a user sees them.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "tests/cli/cli_util.hpp"
 
 using namespace clitest;
 namespace fs = std::filesystem;
 
-TEST_CASE("cli: --help teaches the commands with examples") {
+TEST_CASE("cli: --help teaches the commands with examples", "[cli]") {
   Run r = jobset("--help");
   CHECK(r.code == 0);
   for (const char* s : {"validate", "plan", "convert", "Examples:", "jobset-file(5)"})
@@ -23,10 +24,10 @@ TEST_CASE("cli: --help teaches the commands with examples") {
   CHECK(p.code == 0);
   for (const char* s : {"--hostfile", "--host", "--nodes", "--format", "Examples:", "-n 8 ./a.out"})
     CHECK(p.out.find(s) != std::string::npos);
-  CHECK(jobset("--version").out.find(".") != std::string::npos);
+  CHECK(jobset("--version").out.find('.') != std::string::npos);
 }
 
-TEST_CASE("cli: no command or an unknown one is bad input (exit 2)") {
+TEST_CASE("cli: no command or an unknown one is bad input (exit 2)", "[cli]") {
   Run none = jobset("");
   CHECK(none.code == 2);
   CHECK(none.err.find("subcommand") != std::string::npos);
@@ -34,33 +35,40 @@ TEST_CASE("cli: no command or an unknown one is bad input (exit 2)") {
   CHECK(bogus.code == 2);
 }
 
-TEST_CASE("cli: validate accepts every example (exit 0)") {
+TEST_CASE("cli: validate accepts every example (exit 0)", "[cli]") {
   // Every JobSet example; examples/cluster holds a cluster file, not a JobSet.
-  Run r = jobset("validate examples/*.toml examples/*.yaml examples/mpi-hello/*.toml examples/pytorch-ddp/*.toml");
+  Run r = jobset(
+      "validate examples/*.toml examples/*.yaml examples/mpi-hello/*.toml "
+      "examples/pytorch-ddp/*.toml");
   INFO(r.err);
   CHECK(r.code == 0);
-  CHECK(r.out.find("multislice.yaml: valid JobSet \"multislice\", 8 processes") != std::string::npos);
+  CHECK(r.out.find("multislice.yaml: valid JobSet \"multislice\", 8 processes") !=
+        std::string::npos);
 }
 
-TEST_CASE("cli: validate reports file:line:column and exits 2, saying why last") {
+TEST_CASE("cli: validate reports file:line:column and exits 2, saying why last", "[cli]") {
   Scratch s;
-  fs::path bad = s.write("bad.toml", "name = \"Bad\"\n[[replicated_jobs]]\nname = \"w\"\nreplicas = -1\n"
-                                     "[replicated_jobs.template]\ncommand = [\"x\"]\n");
+  fs::path bad = s.write("bad.toml",
+                         "name = \"Bad\"\n[[replicated_jobs]]\nname = \"w\"\nreplicas = -1\n"
+                         "[replicated_jobs.template]\ncommand = [\"x\"]\n");
   Run r = jobset("validate " + bad.string() + " examples/multislice.toml");
   CHECK(r.code == 2);
-  CHECK(r.err.find(bad.string() + ":1:1: error: name: expected a DNS-1035 label") != std::string::npos);
-  CHECK(r.err.find(bad.string() + ":4:12: error: replicated_jobs[0].replicas: expected an integer from 0") !=
+  CHECK(r.err.find(bad.string() + ":1:1: error: name: expected a DNS-1035 label") !=
+        std::string::npos);
+  CHECK(r.err.find(bad.string() +
+                   ":4:12: error: replicated_jobs[0].replicas: expected an integer from 0") !=
         std::string::npos);
   CHECK(r.last_err_line() == "jobset: 1 of 2 file(s) invalid");
   Run missing = jobset("validate /nonexistent/job.toml");
   CHECK(missing.code == 2);
-  CHECK(missing.err.find("/nonexistent/job.toml: error: cannot read the file: No such file or directory") !=
+  CHECK(missing.err.find(
+            "/nonexistent/job.toml: error: cannot read the file: No such file or directory") !=
         std::string::npos);
   Run stdin_ok = jobset("validate -", slurp(fs::path(JOBSET_SRCDIR) / "examples/multislice.yaml"));
   CHECK(stdin_ok.code == 0);
 }
 
-TEST_CASE("cli: convert prints TOML that converts to itself") {
+TEST_CASE("cli: convert prints TOML that converts to itself", "[cli]") {
   Scratch s;
   Run r = jobset("convert examples/multislice.yaml -o " + (s.dir() / "m.toml").string());
   INFO(r.err);
@@ -71,23 +79,26 @@ TEST_CASE("cli: convert prints TOML that converts to itself") {
   // The second pass has no ignored fields to list; otherwise identical.
   std::string body = first.substr(first.find("name = "));
   CHECK(again.out.substr(again.out.find("name = ")) == body);
-  CHECK(first.find("#   spec.replicatedJobs[0].template.spec.template.spec.dnsPolicy") != std::string::npos);
+  CHECK(first.find("#   spec.replicatedJobs[0].template.spec.template.spec.dnsPolicy") !=
+        std::string::npos);
 }
 
-TEST_CASE("cli: convert turns an mpirun command line into a JobSet file") {
+TEST_CASE("cli: convert turns an mpirun command line into a JobSet file", "[cli]") {
   Run r = jobset("convert -n 1 ./driver : -n 8 ./worker --steps 100");
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(r.out.find("name = \"driver\"") != std::string::npos);
-  CHECK(r.out.find("parallelism = 8\nbackoff_limit = 0\ncommand = [\"./worker\"]\nargs = [\"--steps\", \"100\"]") !=
-        std::string::npos);
+  CHECK(r.out.find("parallelism = 8\nbackoff_limit = 0\ncommand = [\"./worker\"]\nargs = "
+                   "[\"--steps\", \"100\"]") != std::string::npos);
   Run both = jobset("convert examples/multislice.toml -n 2 ./x");
   CHECK(both.code == 2);
-  CHECK(both.err.find("give a JobSet FILE or an mpirun-style -n N PROGRAM, not both") != std::string::npos);
+  CHECK(both.err.find("give a JobSet FILE or an mpirun-style -n N PROGRAM, not both") !=
+        std::string::npos);
 }
 
-TEST_CASE("cli: plan --format json is the documented stable shape") {
-  Run r = jobset("plan examples/multislice.yaml --hostfile examples/multislice.hosts --format json");
+TEST_CASE("cli: plan --format json is the documented stable shape", "[cli]") {
+  Run r =
+      jobset("plan examples/multislice.yaml --hostfile examples/multislice.hosts --format json");
   INFO(r.err);
   REQUIRE(r.code == 0);
   auto j = nlohmann::json::parse(r.out);
@@ -118,17 +129,20 @@ TEST_CASE("cli: plan --format json is the documented stable shape") {
   CHECK(k["placement"][5]["island"].is_null());
 }
 
-TEST_CASE("cli: plan puts each multislice job on its own node pool") {
+TEST_CASE("cli: plan puts each multislice job on its own node pool", "[cli]") {
   Run r = jobset("plan examples/multislice.yaml --hostfile examples/multislice.hosts");
   INFO(r.err);
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("RANK    NAME                    JOB   POD   NODE     ISLAND  SLOT  DEVICES\n") != std::string::npos);
+  CHECK(
+      r.out.find("RANK    NAME                    JOB   POD   NODE     ISLAND  SLOT  DEVICES\n") !=
+      std::string::npos);
   for (int job = 0; job < 4; ++job) {
     const char pool = static_cast<char>('a' + job);
     for (int pod = 0; pod < 2; ++pod) {
-      std::string row = std::to_string(2 * job + pod) + "       multislice-workers-" + std::to_string(job) + "-" +
-                        std::to_string(pod) + "  " + std::to_string(job) + "     " + std::to_string(pod) +
-                        "     tpu-" + pool + "-" + std::to_string(pod) + "  pool-" + pool + "  0     tpu 0-3\n";
+      std::string row = std::to_string(2 * job + pod) + "       multislice-workers-" +
+                        std::to_string(job) + "-" + std::to_string(pod) + "  " +
+                        std::to_string(job) + "     " + std::to_string(pod) + "     tpu-" + pool +
+                        "-" + std::to_string(pod) + "  pool-" + pool + "  0     tpu 0-3\n";
       CHECK(r.out.find(row) != std::string::npos);
     }
   }
@@ -136,37 +150,40 @@ TEST_CASE("cli: plan puts each multislice job on its own node pool") {
   CHECK(plain.out.find("ISLAND") == std::string::npos);  // only with exclusive placement
 }
 
-TEST_CASE("cli: multislice on 3 node pools does not fit, exits 3 and names the pools") {
+TEST_CASE("cli: multislice on 3 node pools does not fit, exits 3 and names the pools", "[cli]") {
   Scratch s;
   std::string hosts;
   std::istringstream in(slurp(fs::path(JOBSET_SRCDIR) / "examples/multislice.hosts"));
   for (std::string line; std::getline(in, line);)
     if (line.find("pool-d") == std::string::npos) hosts += line + "\n";
-  Run r = jobset("plan examples/multislice.yaml --hostfile " + s.write("hosts", hosts).string());
+  Run r = jobset("plan examples/multislice.yaml --hostfile " + s.write("hosts", hosts));
   CHECK(r.code == 3);
   CHECK(r.out.empty());
   CHECK(r.last_err_line() ==
-        "jobset: multislice does not fit: workers needs 4 islands of cloud.google.com/gke-nodepool with 2 free "
+        "jobset: multislice does not fit: workers needs 4 islands of cloud.google.com/gke-nodepool "
+        "with 2 free "
         "slots of 4 tpus each; found 3: pool-a, pool-b, pool-c");
 }
 
-TEST_CASE("cli: plan text shows each process on its node") {
+TEST_CASE("cli: plan text shows each process on its node", "[cli]") {
   Run r = jobset("plan --host alpha:3,beta:3 -n 5 ./a.out");
   INFO(r.err);
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("JobSet job: 5 processes in 1 job of 1 replicated job, on 2 nodes with 6 slots") == 0);
+  CHECK(r.out.find(
+            "JobSet job: 5 processes in 1 job of 1 replicated job, on 2 nodes with 6 slots") == 0);
   CHECK(r.out.find("3       job-a-out-0-3  0     3     beta   0") != std::string::npos);
 }
 
-TEST_CASE("cli: a JobSet that does not fit exits 3 and says why") {
+TEST_CASE("cli: a JobSet that does not fit exits 3 and says why", "[cli]") {
   Run r = jobset("plan examples/driver-workers.toml --nodes 2 --slots 3");
   CHECK(r.code == 3);
   CHECK(r.last_err_line() ==
-        "jobset: driver-workers does not fit: workers needs 8 free slots; found 2 matching nodes (n1, n2) with room "
+        "jobset: driver-workers does not fit: workers needs 8 free slots; found 2 matching nodes "
+        "(n1, n2) with room "
         "for 5");
 }
 
-TEST_CASE("cli: hostfile errors name the line and nothing is planned") {
+TEST_CASE("cli: hostfile errors name the line and nothing is planned", "[cli]") {
   Scratch s;
   fs::path hosts = s.write("hosts", "# rack 1\nnode01 slots=4\nnode02 slots=x\n");
   Run r = jobset("plan examples/multislice.toml --hostfile " + hosts.string());
@@ -178,7 +195,7 @@ TEST_CASE("cli: hostfile errors name the line and nothing is planned") {
   CHECK(two.err.find("give one node source") != std::string::npos);
 }
 
-TEST_CASE("cli: plan -o writes the file") {
+TEST_CASE("cli: plan -o writes the file", "[cli]") {
   Scratch s;
   Run r = jobset("plan examples/driver-workers.toml --nodes 3 --slots 4 --format json -o " +
                  (s.dir() / "plan.json").string());

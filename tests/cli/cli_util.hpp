@@ -8,14 +8,15 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "tests/scratch.hpp"
 
 namespace clitest {
 
 namespace fs = std::filesystem;
-
+using jobset_test::Scratch;
+using jobset_test::slurp;
 
 struct Run {
   int code = -1;
@@ -27,37 +28,14 @@ struct Run {
   }
 };
 
-inline std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class Scratch {
- public:
-  Scratch() {
-    char tmpl[] = "/tmp/jobset-cli-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  ~Scratch() { fs::remove_all(dir_); }
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name) << text;
-    return dir_ / name;
-  }
-  const fs::path& dir() const { return dir_; }
-
- private:
-  fs::path dir_;
-};
-
 // Runs `jobset ARGS` through the shell (ARGS is shell text) in the source
 // tree, capturing both streams.
 inline Run jobset(const std::string& args, const std::string& stdin_text = "") {
   Scratch s;
-  fs::path in = s.write("stdin", stdin_text);
-  std::string cmd = std::string("cd '") + JOBSET_SRCDIR + "' && '" + JOBSET_BUILDDIR + "/launcher/jobset' " + args +
-                    " <'" + in.string() + "' >'" + (s.dir() / "out").string() + "' 2>'" + (s.dir() / "err").string() + "'";
+  std::string in = s.write("stdin", stdin_text);
+  std::string cmd = std::string("cd '") + JOBSET_SRCDIR + "' && '" + JOBSET_BUILDDIR +
+                    "/launcher/jobset' " + args + " <'" + in + "' >'" + (s.dir() / "out").string() +
+                    "' 2>'" + (s.dir() / "err").string() + "'";
   int status = std::system(cmd.c_str());
   Run r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -65,6 +43,5 @@ inline Run jobset(const std::string& args, const std::string& stdin_text = "") {
   r.err = slurp(s.dir() / "err");
   return r;
 }
-
 
 }  // namespace clitest

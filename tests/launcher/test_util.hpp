@@ -11,6 +11,7 @@
 #include <string>
 
 #include "launcher/spec/load.hpp"
+#include "tests/scratch.hpp"
 
 namespace jobset::launcher::testing {
 
@@ -35,15 +36,8 @@ inline const Diagnostic* find(const Diagnostics& d, const std::string& needle) {
   return nullptr;
 }
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 inline std::string example(const std::string& name) {
-  return read_file(std::string(JOBSET_SRCDIR) + "/examples/" + name);
+  return jobset_test::slurp(std::string(JOBSET_SRCDIR) + "/examples/" + name);
 }
 
 // A valid JobSet in TOML with `extra` appended (TOML tables may follow).

@@ -36,11 +36,13 @@ std::string kernel_list(const nlohmann::json& cpus) {
 
 }  // namespace
 
-TEST_CASE("run: --bind-to core binds each process to the CPUs the plan gives it") {
+TEST_CASE("binding run: --bind-to core binds each process to the CPUs the plan gives it",
+          "[binding_run]") {
   const auto cpus = allowed_cpus();
   const std::string n = std::to_string(std::min<size_t>(cpus.size(), 4));
   Scratch s;
-  const std::vector<std::string> program = {"-n", n, "sh", "-c", "grep Cpus_allowed_list /proc/self/status | cut -f2"};
+  const std::vector<std::string> program = {"-n", n, "sh", "-c",
+                                            "grep Cpus_allowed_list /proc/self/status | cut -f2"};
   std::vector<std::string> plan_args = {"plan", "--bind-to", "core", "--format", "json"};
   plan_args.insert(plan_args.end(), program.begin(), program.end());
   Launch plan(s, plan_args);
@@ -52,7 +54,8 @@ TEST_CASE("run: --bind-to core binds each process to the CPUs the plan gives it"
     planned["[" + p["name"].get<std::string>() + "] "] = kernel_list(p["cpus"]);
   }
 
-  std::vector<std::string> run_args = {"run", "--bind-to", "core", "--report-bindings", "--tag-output"};
+  std::vector<std::string> run_args = {"run", "--bind-to", "core", "--report-bindings",
+                                       "--tag-output"};
   run_args.insert(run_args.end(), program.begin(), program.end());
   Launch run(s, run_args);
   int code = run.wait(30);
@@ -79,23 +82,27 @@ TEST_CASE("run: --bind-to core binds each process to the CPUs the plan gives it"
   CHECK(count_substr(run.err(), ", cpus ") == planned.size());
 }
 
-TEST_CASE("run: without --bind-to a process keeps every CPU jobset has") {
+TEST_CASE("binding run: without --bind-to a process keeps every CPU jobset has", "[binding_run]") {
   const auto cpus = allowed_cpus();
   Scratch s;
-  Launch run(s, {"run", "-n", "1", "sh", "-c", "grep Cpus_allowed_list /proc/self/status | cut -f2"});
+  Launch run(s,
+             {"run", "-n", "1", "sh", "-c", "grep Cpus_allowed_list /proc/self/status | cut -f2"});
   REQUIRE(run.wait(30) == 0);
   nlohmann::json all = nlohmann::json::array();
   for (int c : cpus) all.push_back(c);
   CHECK(run.out() == kernel_list(all) + "\n");
 }
 
-TEST_CASE("run: processes asking for GPUs get their own in CUDA_VISIBLE_DEVICES") {
+TEST_CASE("binding run: processes asking for GPUs get their own in CUDA_VISIBLE_DEVICES",
+          "[binding_run]") {
   Scratch s;
   s.write("nodes", "a slots=2 gpus=4 local=true\nb slots=2 gpus=4 local=true\n");
   s.write("gpu.toml",
-          "name = \"gpus\"\n[[replicated_jobs]]\nname = \"w\"\n[replicated_jobs.template]\nparallelism = 4\n"
+          "name = \"gpus\"\n[[replicated_jobs]]\nname = "
+          "\"w\"\n[replicated_jobs.template]\nparallelism = 4\n"
           "resources = { gpus = 2 }\n"
-          "command = ['sh', '-c', 'echo \"$JOBSET_NODE $LOCAL_RANK $CUDA_VISIBLE_DEVICES $JOBSET_ACCELERATORS\"']\n");
+          "command = ['sh', '-c', 'echo \"$JOBSET_NODE $LOCAL_RANK $CUDA_VISIBLE_DEVICES "
+          "$JOBSET_ACCELERATORS\"']\n");
   Launch run(s, {"run", "--hostfile", s.path("nodes"), s.path("gpu.toml")});
   int code = run.wait(30);
   INFO(run.report());
@@ -103,13 +110,16 @@ TEST_CASE("run: processes asking for GPUs get their own in CUDA_VISIBLE_DEVICES"
   CHECK(sorted(lines_of(run.out())) ==
         std::vector<std::string>{"a 0 0,1 0,1", "a 1 2,3 2,3", "b 0 0,1 0,1", "b 1 2,3 2,3"});
   // A value the user sets (-x, or the file's env) is the user's choice.
-  Launch mine(s, {"run", "-x", "CUDA_VISIBLE_DEVICES=7", "--hostfile", s.path("nodes"), s.path("gpu.toml")});
+  Launch mine(s, {"run", "-x", "CUDA_VISIBLE_DEVICES=7", "--hostfile", s.path("nodes"),
+                  s.path("gpu.toml")});
   REQUIRE(mine.wait(30) == 0);
   CHECK(sorted(lines_of(mine.out())) ==
         std::vector<std::string>{"a 0 7 0,1", "a 1 7 2,3", "b 0 7 0,1", "b 1 7 2,3"});
 }
 
-TEST_CASE("run: --bind-to core with more processes than cores is refused before anything starts") {
+TEST_CASE(
+    "binding run: --bind-to core with more processes than cores is refused before anything starts",
+    "[binding_run]") {
   const auto cpus = allowed_cpus();
   Scratch s;
   Launch run(s, {"run", "--bind-to", "core", "-n", std::to_string(cpus.size() + 1), "true"});

@@ -3,6 +3,12 @@
 // stderr, output, --events, files the processes leave in a scratch
 // directory, and /proc (no process of a run may outlive it). Each test
 // has a watchdog (Launch::wait) and cleans up by pid (run_util.hpp).
+//
+// Most runs have one shape: files in, `jobset run ARGS`, then checks on
+// the exit code, output, stderr, files and events. Those are rows of
+// RunCase tables, one table per topic, each row a section named for the
+// behaviour it shows; runs that need more (signals, timing between
+// processes, /proc, a terminal) are test cases of their own.
 #include <algorithm>
 #include <regex>
 
@@ -13,6 +19,9 @@ using namespace runtest;
 using nlohmann::json;
 
 namespace {
+
+const std::string kCompleted = "jobset: completed";
+const std::string kFailed = "jobset: failed";
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
@@ -46,7 +55,8 @@ size_t count_running(const Launch& r, const std::vector<std::string>& argv) {
 
 // Polls until `n` processes of the run run `argv`; fails the test if not
 // within `seconds`.
-void await_running(const Launch& r, const std::vector<std::string>& argv, size_t n, double seconds = 20) {
+void await_running(const Launch& r, const std::vector<std::string>& argv, size_t n,
+                   double seconds = 20) {
   bool ok = eventually(seconds, [&] { return count_running(r, argv) >= n; });
   INFO(r.report() << "\nprocesses:\n" << describe(r.procs()));
   REQUIRE(ok);
@@ -57,97 +67,199 @@ void await_file(const Scratch& s, const std::string& name, double seconds = 20) 
   REQUIRE(eventually(seconds, [&] { return s.exists(name); }));
 }
 
+// How many events of a kind (and subject, when not empty) --events wrote.
+struct EventCount {
+  std::string kind, subject;
+  int n = 0;
+};
+
+// One `jobset run` and what it must give. `files` are written to a fresh
+// scratch directory first; @DIR@ in files, arguments and expected text
+// stands for that directory. Expectations left empty are not checked.
+struct RunCase {
+  std::string name{};
+  std::vector<std::pair<std::string, std::string>> files{};  // name, text
+  std::vector<std::string> args{};                           // after `jobset run`
+  double timeout = 30;                                       // the watchdog
+  int code = 0;
+  double under_seconds = 0;                             // the run ends sooner
+  std::optional<std::vector<std::string>> out_lines{};  // stdout's lines, sorted
+  std::optional<std::string> out{};                     // stdout exactly
+  std::vector<std::string> out_has{}, out_lacks{}, err_has{};
+  std::vector<std::string> err_line_has{};  // all on one line of stderr
+  std::string last_err_starts{};            // the last line of stderr
+  std::vector<std::string> last_err_has{};
+  std::vector<std::pair<std::string, std::string>> files_after{};  // scratch file, exact text
+  std::vector<std::string> present{}, absent{};                    // scratch files
+  std::vector<EventCount> events{};                                // read from @DIR@/events.jsonl
+  std::optional<int> finished{};  // check_finished_event with this code
+  std::string finished_reason{};  // and this reason
+  bool nothing_left = false;      // check_nothing_left
+};
+
+void check_run(const RunCase& c) {
+  Scratch s;
+  for (const auto& [name, text] : c.files) s.write(name, text);
+  std::vector<std::string> args = {"run"};
+  for (const std::string& a : c.args) args.push_back(s.subst(a));
+  Launch r(s, args);
+  int code = r.wait(c.timeout);
+  INFO(r.report());
+  CHECK(code == c.code);
+  if (c.under_seconds > 0) CHECK(r.elapsed() < c.under_seconds);
+  if (c.out_lines) CHECK(sorted(lines_of(r.out())) == *c.out_lines);
+  if (c.out) CHECK(r.out() == *c.out);
+  for (const std::string& t : c.out_has) CHECK_THAT(r.out(), Catch::Contains(s.subst(t)));
+  for (const std::string& t : c.out_lacks) CHECK_THAT(r.out(), !Catch::Contains(s.subst(t)));
+  for (const std::string& t : c.err_has) CHECK_THAT(r.err(), Catch::Contains(s.subst(t)));
+  if (!c.err_line_has.empty()) {
+    bool found = false;
+    for (const std::string& line : lines_of(r.err()))
+      found =
+          found || std::all_of(c.err_line_has.begin(), c.err_line_has.end(),
+                               [&](const std::string& t) { return contains(line, s.subst(t)); });
+    INFO("wanted on one line of stderr: " << Launch::join(c.err_line_has));
+    CHECK(found);
+  }
+  if (!c.last_err_starts.empty())
+    CHECK_THAT(r.last_err_line(), Catch::StartsWith(c.last_err_starts));
+  for (const std::string& t : c.last_err_has) CHECK_THAT(r.last_err_line(), Catch::Contains(t));
+  for (const auto& [name, text] : c.files_after) {
+    INFO("scratch file " << name);
+    CHECK(s.read(name) == text);
+  }
+  for (const std::string& name : c.present) CHECK(s.exists(name));
+  for (const std::string& name : c.absent) CHECK_FALSE(s.exists(name));
+  if (!c.events.empty() || c.finished) {
+    auto evs = read_events(s.path("events.jsonl"));
+    INFO(event_kinds(evs));
+    for (const EventCount& e : c.events) {
+      INFO("events " << e.kind << " " << e.subject);
+      CHECK(count_events(evs, e.kind, e.subject) == e.n);
+    }
+    if (c.finished) check_finished_event(evs, *c.finished);
+    if (!c.finished_reason.empty()) CHECK(evs.back().value("reason", "") == c.finished_reason);
+  }
+  if (c.nothing_left) check_nothing_left(r);
+}
+
+// Runs every row of a table, each in a section of its own.
+void check_runs(const std::vector<RunCase>& table) {
+  for (const RunCase& c : table) DYNAMIC_SECTION(c.name) {
+      check_run(c);
+    }
+}
+
 }  // namespace
 
-// ---- success, environment, exit codes -------------------------------------
+// ---- success, environment, exit codes, nodes ---------------------------------
 
-TEST_CASE("run: ad-hoc MPMD run ends 0 with output from every rank spread over simulated nodes") {
-  Scratch s;
-  Launch r(s, {"run", "--simulate-nodes", "2", "-n", "3", "sh", "-c",
-               "echo \"A rank $RANK of $WORLD_SIZE index $JOB_COMPLETION_INDEX local $LOCAL_RANK on $JOBSET_NODE\"",
-               ":", "-n", "1", "sh", "-c",
-               "echo \"B rank $RANK of $WORLD_SIZE index $JOB_COMPLETION_INDEX local $LOCAL_RANK on $JOBSET_NODE\""});
-  int code = r.wait(30);
-  INFO(r.report());
-  CHECK(code == 0);
-  CHECK(sorted(lines_of(r.out())) == std::vector<std::string>{
-                                         "A rank 0 of 4 index 0 local 0 on sim1",
-                                         "A rank 1 of 4 index 1 local 1 on sim1",
-                                         "A rank 2 of 4 index 2 local 0 on sim2",
-                                         "B rank 3 of 4 index 0 local 1 on sim2",
-                                     });
-  CHECK(starts_with(r.last_err_line(), "jobset: completed"));
-  check_nothing_left(r);
-}
-
-TEST_CASE("run: every process gets its names, indexes, rank, node and -x variables") {
-  Scratch s;
+namespace {
+// Two replicated jobs whose processes print their environment.
+std::string env_file() {
   const std::string cmd =
-      "command = ['sh', '-c', 'echo \"$JOBSET_HOSTNAME name=$JOBSET_NAME rjob=$REPLICATED_JOB_NAME job=$JOB_INDEX "
-      "index=$JOB_COMPLETION_INDEX rank=$RANK world=$WORLD_SIZE local=$LOCAL_RANK node=$JOBSET_NODE "
+      "command = ['sh', '-c', 'echo \"$JOBSET_HOSTNAME name=$JOBSET_NAME rjob=$REPLICATED_JOB_NAME "
+      "job=$JOB_INDEX "
+      "index=$JOB_COMPLETION_INDEX rank=$RANK world=$WORLD_SIZE local=$LOCAL_RANK "
+      "node=$JOBSET_NODE "
       "attempt=$JOBSET_RESTART_ATTEMPT/$TORCHELASTIC_RESTART_COUNT x=$FROM_X\"']\n";
-  std::string file = s.write("env.toml", "name = \"envcheck\"\n"
-                                         "[[replicated_jobs]]\nname = \"a\"\nreplicas = 2\n"
-                                         "[replicated_jobs.template]\nparallelism = 2\n" +
-                                             cmd +
-                                             "[[replicated_jobs]]\nname = \"b\"\n"
-                                             "[replicated_jobs.template]\n" +
-                                             cmd);
-  Launch r(s, {"run", "--simulate-nodes", "2", "-x", "FROM_X=yes", file});
-  int code = r.wait(30);
-  INFO(r.report());
-  CHECK(code == 0);
-  // 5 processes over 2 nodes: 3 slots each, filled in rank order.
-  CHECK(sorted(lines_of(r.out())) ==
-        std::vector<std::string>{
-            "envcheck-a-0-0 name=envcheck rjob=a job=0 index=0 rank=0 world=5 local=0 node=sim1 attempt=0/0 x=yes",
-            "envcheck-a-0-1 name=envcheck rjob=a job=0 index=1 rank=1 world=5 local=1 node=sim1 attempt=0/0 x=yes",
-            "envcheck-a-1-0 name=envcheck rjob=a job=1 index=0 rank=2 world=5 local=2 node=sim1 attempt=0/0 x=yes",
-            "envcheck-a-1-1 name=envcheck rjob=a job=1 index=1 rank=3 world=5 local=0 node=sim2 attempt=0/0 x=yes",
-            "envcheck-b-0-0 name=envcheck rjob=b job=0 index=0 rank=4 world=5 local=1 node=sim2 attempt=0/0 x=yes",
-        });
-  check_nothing_left(r);
+  return "name = \"envcheck\"\n"
+         "[[replicated_jobs]]\nname = \"a\"\nreplicas = 2\n"
+         "[replicated_jobs.template]\nparallelism = 2\n" +
+         cmd +
+         "[[replicated_jobs]]\nname = \"b\"\n"
+         "[replicated_jobs.template]\n" +
+         cmd;
 }
 
-TEST_CASE("run: the failing process's exit code is jobset's, 128+signal when it was killed") {
-  Scratch s;
-  {
-    // Rank 1 fails while rank 0 would sleep: the run fails at once with 7.
-    Launch r(s, {"run", "-n", "2", "sh", "-c", "if [ \"$RANK\" = 1 ]; then exit 7; fi; exec sleep 100"}, "exit7");
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 7);
-    CHECK(r.elapsed() < 8);
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-    check_nothing_left(r);
-  }
-  {
-    Launch r(s, {"run", "-n", "1", "sh", "-c", "kill -9 $$"}, "kill9");
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 137);
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-  }
+// The line `env_file()`'s process `who` prints, given the middle part.
+std::string env_line(const std::string& who, const std::string& middle) {
+  return "envcheck-" + who + " name=envcheck " + middle + " attempt=0/0 x=yes";
 }
 
-TEST_CASE("run: bad input exits 2 and a JobSet that does not fit exits 3, with nothing started") {
-  Scratch s;
-  {
-    Launch r(s, {"run", "--simulate-nodes", "2:1", "-n", "3", "touch", s.path("started")}, "nofit");
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 3);
-    CHECK(contains(r.err(), "does not fit"));
-  }
-  {
-    std::string bad = s.write("bad.toml", "name = \"bad\"\n[[replicated_jobs]\n");
-    Launch r(s, {"run", bad}, "bad");
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 2);
-    CHECK(contains(r.err(), bad + ":2:"));
-  }
-  CHECK(!s.exists("started"));
+// A command that prints where its rank runs, after `tag`.
+std::string echo_rank(const std::string& tag) {
+  return "echo \"" + tag +
+         " rank $RANK of $WORLD_SIZE index $JOB_COMPLETION_INDEX local $LOCAL_RANK on "
+         "$JOBSET_NODE\"";
+}
+
+// What each multislice job prints: its pool's slice id.
+std::vector<std::string> multislice_lines() {
+  std::vector<std::string> out;
+  for (int job = 0; job < 4; ++job)
+    for (int pod = 0; pod < 2; ++pod)
+      out.push_back("[multislice-workers-" + std::to_string(job) + "-" + std::to_string(pod) +
+                    "] MEGASCALE_SLICE_ID=" + std::to_string(job));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("run: a run ends with its processes' exit code and output, on the nodes it was given",
+          "[run]") {
+  const std::string src = JOBSET_SRCDIR;
+  check_runs({
+      {.name = "ad-hoc MPMD run ends 0 with output from every rank spread over simulated nodes",
+       .args = {"--simulate-nodes", "2", "-n", "3", "sh", "-c", echo_rank("A"), ":", "-n", "1",
+                "sh", "-c", echo_rank("B")},
+       .out_lines = {{"A rank 0 of 4 index 0 local 0 on sim1",
+                      "A rank 1 of 4 index 1 local 1 on sim1",
+                      "A rank 2 of 4 index 2 local 0 on sim2",
+                      "B rank 3 of 4 index 0 local 1 on sim2"}},
+       .last_err_starts = kCompleted,
+       .nothing_left = true},
+      // 5 processes over 2 nodes: 3 slots each, filled in rank order.
+      {.name = "every process gets its names, indexes, rank, node and -x variables",
+       .files = {{"env.toml", env_file()}},
+       .args = {"--simulate-nodes", "2", "-x", "FROM_X=yes", "@DIR@/env.toml"},
+       .out_lines = {{
+           env_line("a-0-0", "rjob=a job=0 index=0 rank=0 world=5 local=0 node=sim1"),
+           env_line("a-0-1", "rjob=a job=0 index=1 rank=1 world=5 local=1 node=sim1"),
+           env_line("a-1-0", "rjob=a job=1 index=0 rank=2 world=5 local=2 node=sim1"),
+           env_line("a-1-1", "rjob=a job=1 index=1 rank=3 world=5 local=0 node=sim2"),
+           env_line("b-0-0", "rjob=b job=0 index=0 rank=4 world=5 local=1 node=sim2"),
+       }},
+       .nothing_left = true},
+      // Rank 1 fails while rank 0 would sleep: the run fails at once with 7.
+      {.name = "the failing process's exit code is jobset's",
+       .args = {"-n", "2", "sh", "-c", "if [ \"$RANK\" = 1 ]; then exit 7; fi; exec sleep 100"},
+       .code = 7,
+       .under_seconds = 8,
+       .last_err_starts = kFailed,
+       .nothing_left = true},
+      {.name = "a process killed by a signal makes jobset exit 128+signal",
+       .args = {"-n", "1", "sh", "-c", "kill -9 $$"},
+       .code = 137,
+       .last_err_starts = kFailed},
+      {.name = "a JobSet that does not fit exits 3, with nothing started",
+       .args = {"--simulate-nodes", "2:1", "-n", "3", "touch", "@DIR@/started"},
+       .code = 3,
+       .err_has = {"does not fit"},
+       .absent = {"started"}},
+      {.name = "bad input exits 2 and names the file and line",
+       .files = {{"bad.toml", "name = \"bad\"\n[[replicated_jobs]\n"}},
+       .args = {"@DIR@/bad.toml"},
+       .code = 2,
+       .err_has = {"@DIR@/bad.toml:2:"}},
+      {.name = "hostfile nodes marked local=true each get their own daemon",
+       .files = {{"hosts",
+                  "# two nodes of this machine\nnodeA slots=2 local=true rack=r1\nnodeB slots=2 "
+                  "local=true rack=r2\n"}},
+       .args = {"--hostfile", "@DIR@/hosts", "-n", "4", "sh", "-c",
+                "echo \"$RANK on $JOBSET_NODE\""},
+       .out_lines = {{"0 on nodeA", "1 on nodeA", "2 on nodeB", "3 on nodeB"}},
+       .nothing_left = true},
+      {.name = "remote hostfile nodes are refused",
+       .files = {{"remote", "nodeA slots=2 local=true\nfar slots=2\n"}},
+       .args = {"--hostfile", "@DIR@/remote", "-n", "4", "true"},
+       .code = 2,
+       .last_err_has = {"node far is remote"}},
+      {.name = "the multislice example runs on simulated TPU node pools, one job per pool",
+       .args = {"--tag-output", "--hostfile", src + "/examples/multislice-local.hosts",
+                src + "/examples/multislice.yaml"},
+       .out_has = multislice_lines(),
+       .nothing_left = true},
+  });
 }
 
 // ---- retries within a job, pod failure policy -------------------------------
@@ -169,38 +281,26 @@ std::string retry_file(int backoff_limit) {
 }
 }  // namespace
 
-TEST_CASE("run: a failed process is retried in place up to backoff_limit") {
-  Scratch s;
-  SECTION("backoff_limit 2 survives two failures") {
-    std::string file = s.write("retry.toml", retry_file(2));
-    Launch r(s, {"run", "--events", s.path("events.jsonl"), file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 0);
-    // Retries in place keep JOBSET_RESTART_ATTEMPT.
-    CHECK(s.lines("tries") == std::vector<std::string>{"0", "0", "0"});
-    CHECK(r.out() == "try 3 succeeds\n");
-    auto evs = read_events(s.path("events.jsonl"));
-    INFO(event_kinds(evs));
-    CHECK(count_events(evs, "process_retry", "retry-w-0-0") == 2);
-    CHECK(count_events(evs, "jobset_restart") == 0);
-    check_finished_event(evs, 0);
-  }
-  SECTION("backoff_limit 1 does not survive two failures") {
-    std::string file = s.write("retry.toml", retry_file(1));
-    Launch r(s, {"run", file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 3);
-    CHECK(s.lines("tries").size() == 2);
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-  }
-}
-
-TEST_CASE("run: pod failure policy FailJob fails at once, Ignore retries without counting") {
-  Scratch s;
-  SECTION("FailJob on 42 with backoff_limit 6: one try, exit 42") {
-    std::string file = s.write("failjob.toml", R"~(name = "podpolicy"
+TEST_CASE(
+    "run: a failed process is retried in place as backoff_limit and the pod failure policy say",
+    "[run]") {
+  check_runs({
+      // Retries in place keep JOBSET_RESTART_ATTEMPT.
+      {.name = "backoff_limit 2 survives two failures",
+       .files = {{"retry.toml", retry_file(2)}},
+       .args = {"--events", "@DIR@/events.jsonl", "@DIR@/retry.toml"},
+       .out = "try 3 succeeds\n",
+       .files_after = {{"tries", "0\n0\n0\n"}},
+       .events = {{"process_retry", "retry-w-0-0", 2}, {"jobset_restart", "", 0}},
+       .finished = 0},
+      {.name = "backoff_limit 1 does not survive two failures",
+       .files = {{"retry.toml", retry_file(1)}},
+       .args = {"@DIR@/retry.toml"},
+       .code = 3,
+       .last_err_starts = kFailed,
+       .files_after = {{"tries", "0\n0\n"}}},
+      {.name = "pod failure policy FailJob on 42 with backoff_limit 6: one try, exit 42",
+       .files = {{"failjob.toml", R"~(name = "podpolicy"
 [[replicated_jobs]]
 name = "w"
 [replicated_jobs.template]
@@ -208,21 +308,16 @@ backoff_limit = 6
 command = ['sh', '-c', 'echo x >> @DIR@/tries; exit 42']
 [replicated_jobs.template.pod_failure_policy]
 rules = [{ action = "FailJob", on_exit_codes = { operator = "In", values = [42] } }]
-)~");
-    Launch r(s, {"run", "--events", s.path("events.jsonl"), file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 42);
-    CHECK(s.lines("tries").size() == 1);
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-    auto evs = read_events(s.path("events.jsonl"));
-    INFO(event_kinds(evs));
-    CHECK(count_events(evs, "process_retry") == 0);
-    CHECK(count_events(evs, "job_failed", "podpolicy-w-0") == 1);
-    check_finished_event(evs, 42);
-  }
-  SECTION("Ignore on 143 with backoff_limit 0: a TERM-killed process is started again") {
-    std::string file = s.write("ignore.toml", R"~(name = "ignore"
+)~"}},
+       .args = {"--events", "@DIR@/events.jsonl", "@DIR@/failjob.toml"},
+       .code = 42,
+       .last_err_starts = kFailed,
+       .files_after = {{"tries", "x\n"}},
+       .events = {{"process_retry", "", 0}, {"job_failed", "podpolicy-w-0", 1}},
+       .finished = 42},
+      {.name = "pod failure policy Ignore on 143 with backoff_limit 0: a TERM-killed process is "
+               "started again",
+       .files = {{"ignore.toml", R"~(name = "ignore"
 [[replicated_jobs]]
 name = "w"
 [replicated_jobs.template]
@@ -234,24 +329,20 @@ echo "second try"
 ''']
 [replicated_jobs.template.pod_failure_policy]
 rules = [{ action = "Ignore", on_exit_codes = { operator = "In", values = [143] } }]
-)~");
-    Launch r(s, {"run", "--events", s.path("events.jsonl"), file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 0);
-    CHECK(s.lines("tries").size() == 2);
-    CHECK(r.out() == "second try\n");
-    auto evs = read_events(s.path("events.jsonl"));
-    INFO(event_kinds(evs));
-    CHECK(count_events(evs, "process_failure_ignored", "ignore-w-0-0") == 1);
-    CHECK(count_events(evs, "jobset_restart") == 0);
-    check_finished_event(evs, 0);
-  }
+)~"}},
+       .args = {"--events", "@DIR@/events.jsonl", "@DIR@/ignore.toml"},
+       .out = "second try\n",
+       .files_after = {{"tries", "x\nx\n"}},
+       .events = {{"process_failure_ignored", "ignore-w-0-0", 1}, {"jobset_restart", "", 0}},
+       .finished = 0},
+  });
 }
 
 // ---- JobSet failure policy ---------------------------------------------------
 
-TEST_CASE("run: RestartJobSet restarts every job, the succeeded ones too, with the attempt incremented") {
+TEST_CASE(
+    "run: RestartJobSet restarts every job, the succeeded ones too, with the attempt incremented",
+    "[run]") {
   Scratch s;
   // "flaky" fails on attempts 0 and 1, once "quick" has succeeded.
   std::string file = s.write("restart.toml", R"~(name = "restarts"
@@ -283,10 +374,9 @@ fi
   CHECK(s.lines("quick") == std::vector<std::string>{"0", "1", "2"});
   auto flaky = s.lines("flaky");
   REQUIRE(flaky.size() == 3);
-  for (int a = 0; a < 3; ++a) {
-    std::string n = std::to_string(a);
-    CHECK(starts_with(flaky[a], n + " " + n + " "));  // JOBSET_RESTART_ATTEMPT, TORCHELASTIC_RESTART_COUNT
-  }
+  // JOBSET_RESTART_ATTEMPT and TORCHELASTIC_RESTART_COUNT of each attempt.
+  const char* attempts[] = {"0 0 ", "1 1 ", "2 2 "};
+  for (int a = 0; a < 3; ++a) CHECK(starts_with(flaky[a], attempts[a]));
   // The same daemon started every attempt (restarts reuse the daemons).
   CHECK(flaky[0].substr(flaky[0].rfind(' ')) == flaky[2].substr(flaky[2].rfind(' ')));
   auto evs = read_events(s.path("events.jsonl"));
@@ -294,13 +384,13 @@ fi
   CHECK(count_events(evs, "jobset_restart") == 2);
   CHECK(count_events(evs, "job_succeeded", "restarts-quick-0") == 3);
   check_finished_event(evs, 0);
-  CHECK(starts_with(r.last_err_line(), "jobset: completed"));
+  CHECK(starts_with(r.last_err_line(), kCompleted));
   CHECK(contains(r.last_err_line(), "restarts 2"));
 }
 
-TEST_CASE("run: a restart beyond max_restarts fails with ReachedMaxRestarts and the process's code") {
-  Scratch s;
-  std::string file = s.write("maxed.toml", R"~(name = "maxed"
+namespace {
+// Fails on every attempt with 9; max_restarts 1.
+const char* kMaxed = R"~(name = "maxed"
 [failure_policy]
 max_restarts = 1
 [[replicated_jobs]]
@@ -308,38 +398,52 @@ name = "w"
 [replicated_jobs.template]
 backoff_limit = 0
 command = ['sh', '-c', 'echo "$JOBSET_RESTART_ATTEMPT" >> @DIR@/tries; exit 9']
-)~");
-  SECTION("max_restarts from the file") {
-    Launch r(s, {"run", "--events", s.path("events.jsonl"), file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 9);
-    CHECK(s.lines("tries") == std::vector<std::string>{"0", "1"});
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-    CHECK(contains(r.last_err_line(), "ReachedMaxRestarts"));
-    auto evs = read_events(s.path("events.jsonl"));
-    INFO(event_kinds(evs));
-    CHECK(count_events(evs, "jobset_restart") == 1);
-    CHECK(count_events(evs, "jobset_failed") == 1);
-    check_finished_event(evs, 9);
-    CHECK(evs.back().value("reason", "") == "ReachedMaxRestarts");
-  }
-  SECTION("--max-restarts overrides the file") {
-    Launch r(s, {"run", "--max-restarts", "2", file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 9);
-    CHECK(s.lines("tries") == std::vector<std::string>{"0", "1", "2"});
-    CHECK(contains(r.last_err_line(), "ReachedMaxRestarts"));
-    CHECK(contains(r.last_err_line(), "restarts 2"));
-  }
-}
+)~";
 
-TEST_CASE("run: failure rule FailJobSet applies only to its target replicated job") {
-  Scratch s;
-  // Attempt 0: a worker fails; the rule targets the driver, so the default
-  // (RestartJobSet) applies. Attempt 1: the driver fails: FailJobSet.
-  std::string file = s.write("rules.toml", R"~(name = "rules"
+// Exits $CODE on attempts 0 to 2; restarts on PodFailurePolicy are free.
+const char* kIgnoreMax = R"~(name = "ignoremax"
+[failure_policy]
+max_restarts = 0
+[[failure_policy.rules]]
+name = "preemptionIsFree"
+action = "RestartJobSetAndIgnoreMaxRestarts"
+on_job_failure_reasons = ["PodFailurePolicy"]
+[[replicated_jobs]]
+name = "w"
+[replicated_jobs.template]
+backoff_limit = 0
+command = ['sh', '-c', '''
+echo "$JOBSET_RESTART_ATTEMPT" >> @DIR@/tries
+if [ "$JOBSET_RESTART_ATTEMPT" -lt 3 ]; then exit "$CODE"; fi
+''']
+[replicated_jobs.template.pod_failure_policy]
+rules = [{ action = "FailJob", on_exit_codes = { operator = "In", values = [42] } }]
+)~";
+}  // namespace
+
+TEST_CASE("run: the JobSet failure policy restarts or fails the JobSet as its rules say", "[run]") {
+  check_runs({
+      {.name = "a restart beyond max_restarts from the file fails with ReachedMaxRestarts and the "
+               "process's code",
+       .files = {{"maxed.toml", kMaxed}},
+       .args = {"--events", "@DIR@/events.jsonl", "@DIR@/maxed.toml"},
+       .code = 9,
+       .last_err_starts = kFailed,
+       .last_err_has = {"ReachedMaxRestarts"},
+       .files_after = {{"tries", "0\n1\n"}},
+       .events = {{"jobset_restart", "", 1}, {"jobset_failed", "", 1}},
+       .finished = 9,
+       .finished_reason = "ReachedMaxRestarts"},
+      {.name = "--max-restarts overrides the file",
+       .files = {{"maxed.toml", kMaxed}},
+       .args = {"--max-restarts", "2", "@DIR@/maxed.toml"},
+       .code = 9,
+       .last_err_has = {"ReachedMaxRestarts", "restarts 2"},
+       .files_after = {{"tries", "0\n1\n2\n"}}},
+      // Attempt 0: a worker fails; the rule targets the driver, so the default
+      // (RestartJobSet) applies. Attempt 1: the driver fails: FailJobSet.
+      {.name = "failure rule FailJobSet applies only to its target replicated job",
+       .files = {{"rules.toml", R"~(name = "rules"
 [failure_policy]
 max_restarts = 5
 [[failure_policy.rules]]
@@ -368,66 +472,32 @@ if [ "$JOBSET_RESTART_ATTEMPT" = 0 ] && [ "$JOB_COMPLETION_INDEX" = 1 ]; then
 fi
 exec sleep 100
 ''']
-)~");
-  Launch r(s, {"run", "--events", s.path("events.jsonl"), file});
-  int code = r.wait(30);
-  INFO(r.report());
-  CHECK(code == 11);
-  CHECK(s.lines("driver") == std::vector<std::string>{"0", "1"});
-  CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-  auto evs = read_events(s.path("events.jsonl"));
-  INFO(event_kinds(evs));
-  CHECK(count_events(evs, "jobset_restart") == 1);
-  check_finished_event(evs, 11);
-  check_nothing_left(r);
-}
-
-TEST_CASE("run: RestartJobSetAndIgnoreMaxRestarts on a matching failure reason does not count") {
-  Scratch s;
-  std::string file = s.write("ignoremax.toml", R"~(name = "ignoremax"
-[failure_policy]
-max_restarts = 0
-[[failure_policy.rules]]
-name = "preemptionIsFree"
-action = "RestartJobSetAndIgnoreMaxRestarts"
-on_job_failure_reasons = ["PodFailurePolicy"]
-[[replicated_jobs]]
-name = "w"
-[replicated_jobs.template]
-backoff_limit = 0
-command = ['sh', '-c', '''
-echo "$JOBSET_RESTART_ATTEMPT" >> @DIR@/tries
-if [ "$JOBSET_RESTART_ATTEMPT" -lt 3 ]; then exit "$CODE"; fi
-''']
-[replicated_jobs.template.pod_failure_policy]
-rules = [{ action = "FailJob", on_exit_codes = { operator = "In", values = [42] } }]
-)~");
-  SECTION("PodFailurePolicy matches: three restarts beyond max_restarts 0") {
-    Launch r(s, {"run", "-x", "CODE=42", "--events", s.path("events.jsonl"), file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 0);
-    CHECK(s.lines("tries") == std::vector<std::string>{"0", "1", "2", "3"});
-    auto evs = read_events(s.path("events.jsonl"));
-    INFO(event_kinds(evs));
-    CHECK(count_events(evs, "jobset_restart") == 3);
-    check_finished_event(evs, 0);
-    CHECK(starts_with(r.last_err_line(), "jobset: completed"));
-    CHECK(contains(r.last_err_line(), "restarts 3"));
-  }
-  SECTION("BackoffLimitExceeded does not match: the default restart counts and max_restarts 0 ends it") {
-    Launch r(s, {"run", "-x", "CODE=5", file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 5);
-    CHECK(s.lines("tries") == std::vector<std::string>{"0"});
-    CHECK(contains(r.last_err_line(), "ReachedMaxRestarts"));
-  }
-}
-
-TEST_CASE("run: failure rule RestartJob recreates only the failed job") {
-  Scratch s;
-  std::string file = s.write("restartjob.toml", R"~(name = "onejob"
+)~"}},
+       .args = {"--events", "@DIR@/events.jsonl", "@DIR@/rules.toml"},
+       .code = 11,
+       .last_err_starts = kFailed,
+       .files_after = {{"driver", "0\n1\n"}},
+       .events = {{"jobset_restart", "", 1}},
+       .finished = 11,
+       .nothing_left = true},
+      {.name = "RestartJobSetAndIgnoreMaxRestarts on PodFailurePolicy: three restarts beyond "
+               "max_restarts 0",
+       .files = {{"ignoremax.toml", kIgnoreMax}},
+       .args = {"-x", "CODE=42", "--events", "@DIR@/events.jsonl", "@DIR@/ignoremax.toml"},
+       .last_err_starts = kCompleted,
+       .last_err_has = {"restarts 3"},
+       .files_after = {{"tries", "0\n1\n2\n3\n"}},
+       .events = {{"jobset_restart", "", 3}},
+       .finished = 0},
+      {.name = "RestartJobSetAndIgnoreMaxRestarts does not match BackoffLimitExceeded: the restart "
+               "counts",
+       .files = {{"ignoremax.toml", kIgnoreMax}},
+       .args = {"-x", "CODE=5", "@DIR@/ignoremax.toml"},
+       .code = 5,
+       .last_err_has = {"ReachedMaxRestarts"},
+       .files_after = {{"tries", "0\n"}}},
+      {.name = "failure rule RestartJob recreates only the failed job",
+       .files = {{"restartjob.toml", R"~(name = "onejob"
 [failure_policy]
 max_restarts = 1
 [[failure_policy.rules]]
@@ -452,21 +522,16 @@ echo run >> @DIR@/flaky
 if [ "$(wc -l < @DIR@/flaky)" -lt 2 ]; then exit 3; fi
 touch @DIR@/flaky.done
 ''']
-)~");
-  Launch r(s, {"run", "--events", s.path("events.jsonl"), file});
-  int code = r.wait(40);
-  INFO(r.report());
-  CHECK(code == 0);
-  CHECK(s.lines("flaky").size() == 2);
-  CHECK(s.lines("steady").size() == 1);
-  auto evs = read_events(s.path("events.jsonl"));
-  INFO(event_kinds(evs));
-  CHECK(count_events(evs, "job_restart", "onejob-flaky-0") == 1);
-  CHECK(count_events(evs, "jobset_restart") == 0);
-  check_finished_event(evs, 0);
+)~"}},
+       .args = {"--events", "@DIR@/events.jsonl", "@DIR@/restartjob.toml"},
+       .timeout = 40,
+       .files_after = {{"flaky", "run\nrun\n"}, {"steady", "run\n"}},
+       .events = {{"job_restart", "onejob-flaky-0", 1}, {"jobset_restart", "", 0}},
+       .finished = 0},
+  });
 }
 
-TEST_CASE("run: BlockingRecreate starts no new process before every old one is gone") {
+TEST_CASE("run: BlockingRecreate starts no new process before every old one is gone", "[run]") {
   Scratch s;
   // The old "stubborn" takes 1 s to stop after TERM; nothing of attempt 1
   // may start before it is gone.
@@ -513,9 +578,10 @@ date +%s.%N > @DIR@/failer.start1
 
 // ---- success policy -----------------------------------------------------------
 
-TEST_CASE("run: success policy Any on the driver stops the workers and ends 0 at once") {
-  Scratch s;
-  std::string file = s.write("any.toml", R"~(name = "anydriver"
+TEST_CASE("run: the success policy ends the run once its target jobs succeeded", "[run]") {
+  check_runs({
+      {.name = "success policy Any on the driver stops the workers and ends 0 at once",
+       .files = {{"any.toml", R"~(name = "anydriver"
 [success_policy]
 operator = "Any"
 target_replicated_jobs = ["driver"]
@@ -534,24 +600,16 @@ name = "workers"
 [replicated_jobs.template]
 parallelism = 4
 command = ['sh', '-c', 'touch @DIR@/worker.$RANK; sleep 100 & wait']
-)~");
-  Launch r(s, {"run", "--events", s.path("events.jsonl"), file});
-  int code = r.wait(30);
-  INFO(r.report());
-  CHECK(code == 0);
-  CHECK(r.elapsed() < 8);
-  CHECK(r.out() == "driver done\n");
-  CHECK(starts_with(r.last_err_line(), "jobset: completed"));
-  auto evs = read_events(s.path("events.jsonl"));
-  INFO(event_kinds(evs));
-  CHECK(count_events(evs, "jobset_completed") == 1);
-  check_finished_event(evs, 0);
-  check_nothing_left(r);
-}
-
-TEST_CASE("run: success policy All on the driver waits for every driver job, not for the workers") {
-  Scratch s;
-  std::string file = s.write("all.toml", R"~(name = "alldriver"
+)~"}},
+       .args = {"--events", "@DIR@/events.jsonl", "@DIR@/any.toml"},
+       .under_seconds = 8,
+       .out = "driver done\n",
+       .last_err_starts = kCompleted,
+       .events = {{"jobset_completed", "", 1}},
+       .finished = 0,
+       .nothing_left = true},
+      {.name = "success policy All on the driver waits for every driver job, not for the workers",
+       .files = {{"all.toml", R"~(name = "alldriver"
 [success_policy]
 operator = "All"
 target_replicated_jobs = ["driver"]
@@ -565,14 +623,12 @@ name = "workers"
 [replicated_jobs.template]
 parallelism = 2
 command = ['sleep', '100']
-)~");
-  Launch r(s, {"run", file});
-  int code = r.wait(30);
-  INFO(r.report());
-  CHECK(code == 0);
-  CHECK(s.exists("driver1.done"));
-  CHECK(r.elapsed() < 8);
-  check_nothing_left(r);
+)~"}},
+       .args = {"@DIR@/all.toml"},
+       .under_seconds = 8,
+       .present = {"driver1.done"},
+       .nothing_left = true},
+  });
 }
 
 // ---- start order ----------------------------------------------------------------
@@ -601,9 +657,13 @@ until [ -e @DIR@/b.checked ] || [ $i -ge 1000 ]; do sleep 0.02; i=$((i+1)); done
 )~";
 }  // namespace
 
-TEST_CASE("run: depends_on Ready starts after every process of the job started, Complete after it succeeded") {
+TEST_CASE(
+    "run: depends_on Ready starts after every process of the job started, Complete after it "
+    "succeeded",
+    "[run]") {
   Scratch s;
-  std::string file = s.write("deps.toml", std::string("name = \"deps\"\n") + kJobA + R"~([[replicated_jobs]]
+  std::string file =
+      s.write("deps.toml", std::string("name = \"deps\"\n") + kJobA + R"~([[replicated_jobs]]
 name = "b"
 depends_on = [{ name = "a", status = "Ready" }]
 [replicated_jobs.template]
@@ -631,11 +691,13 @@ command = ['sh', '-c', 'date +%s.%N > @DIR@/c.start']
   CHECK(read_time(s, "c.start") >= read_time(s, "b.end.1"));
 }
 
-TEST_CASE("run: startup_policy InOrder starts a replicated job once the one before is ready") {
-  Scratch s;
-  std::string file = s.write("inorder.toml", std::string("name = \"inorder\"\n"
-                                                         "[startup_policy]\nstartup_policy_order = \"InOrder\"\n") +
-                                                 kJobA + R"~([[replicated_jobs]]
+TEST_CASE("run: startup_policy InOrder starts a replicated job once the one before is ready",
+          "[run]") {
+  check_run({.name = "InOrder",
+             .files = {{"inorder.toml",
+                        std::string("name = \"inorder\"\n"
+                                    "[startup_policy]\nstartup_policy_order = \"InOrder\"\n") +
+                            kJobA + R"~([[replicated_jobs]]
 name = "b"
 [replicated_jobs.template]
 backoff_limit = 0
@@ -644,49 +706,42 @@ command = ['sh', '-c', '''
 echo "$seen" > @DIR@/b.seen
 touch @DIR@/b.checked
 ''']
-)~");
-  Launch r(s, {"run", file});
-  int code = r.wait(40);
-  INFO(r.report());
-  CHECK(code == 0);
-  CHECK(s.read("b.seen") == "3\n");
+)~"}},
+             .args = {"@DIR@/inorder.toml"},
+             .timeout = 40,
+             .files_after = {{"b.seen", "3\n"}}});
 }
 
 // ---- deadlines ---------------------------------------------------------------------
 
-TEST_CASE("run: active_deadline_seconds and --timeout stop the run with 124") {
-  Scratch s;
-  SECTION("active_deadline_seconds") {
-    std::string file = s.write("deadline.toml", R"~(name = "deadline"
+TEST_CASE("run: active_deadline_seconds and --timeout stop the run with 124", "[run]") {
+  check_runs({
+      {.name = "active_deadline_seconds",
+       .files = {{"deadline.toml", R"~(name = "deadline"
 [[replicated_jobs]]
 name = "w"
 [replicated_jobs.template]
 active_deadline_seconds = 1
 command = ['sleep', '100']
-)~");
-    Launch r(s, {"run", file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 124);
-    CHECK(r.elapsed() < 7);
-    CHECK(contains(r.err(), "DeadlineExceeded"));
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-    check_nothing_left(r);
-  }
-  SECTION("--timeout") {
-    Launch r(s, {"run", "--timeout", "1", "-n", "2", "sleep", "100"});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 124);
-    CHECK(r.elapsed() < 7);
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-    check_nothing_left(r);
-  }
+)~"}},
+       .args = {"@DIR@/deadline.toml"},
+       .code = 124,
+       .under_seconds = 7,
+       .err_has = {"DeadlineExceeded"},
+       .last_err_starts = kFailed,
+       .nothing_left = true},
+      {.name = "--timeout",
+       .args = {"--timeout", "1", "-n", "2", "sleep", "100"},
+       .code = 124,
+       .under_seconds = 7,
+       .last_err_starts = kFailed,
+       .nothing_left = true},
+  });
 }
 
 // ---- signals -----------------------------------------------------------------------
 
-TEST_CASE("run: SIGINT or SIGTERM to jobset stops every process and exits 128+signal") {
+TEST_CASE("run: SIGINT or SIGTERM to jobset stops every process and exits 128+signal", "[run]") {
   int sig = GENERATE(SIGINT, SIGTERM);
   Scratch s;
   Launch r(s, {"run", "-n", "4", "sleep", "100"});
@@ -697,11 +752,11 @@ TEST_CASE("run: SIGINT or SIGTERM to jobset stops every process and exits 128+si
   INFO(r.report());
   CHECK(code == 128 + sig);
   CHECK(now() - sent < 5);
-  CHECK(starts_with(r.last_err_line(), "jobset: failed"));
+  CHECK(starts_with(r.last_err_line(), kFailed));
   check_nothing_left(r);
 }
 
-TEST_CASE("run: a second SIGINT kills at once processes that ignore TERM") {
+TEST_CASE("run: a second SIGINT kills at once processes that ignore TERM", "[run]") {
   Scratch s;
   Launch r(s, {"run", "--events", s.path("events.jsonl"), "-n", "2", "sh", "-c",
                "trap '' TERM; touch ready.$RANK; while :; do sleep 0.05; done"});
@@ -719,11 +774,12 @@ TEST_CASE("run: a second SIGINT kills at once processes that ignore TERM") {
   check_nothing_left(r);
 }
 
-TEST_CASE("run: SIGUSR1 and SIGUSR2 are forwarded to every process") {
+TEST_CASE("run: SIGUSR1 and SIGUSR2 are forwarded to every process", "[run]") {
   Scratch s;
-  Launch r(s, {"run", "--simulate-nodes", "2", "-n", "4", "sh", "-c",
-               "trap 'echo got USR2 $RANK' USR2; trap 'echo got USR1 $RANK; exit 0' USR1; "
-               "touch ready.$RANK; while :; do sleep 0.05; done"});
+  const std::string script =
+      "trap 'echo got USR2 $RANK' USR2; trap 'echo got USR1 $RANK; exit 0' USR1; "
+      "touch ready.$RANK; while :; do sleep 0.05; done";
+  Launch r(s, {"run", "--simulate-nodes", "2", "-n", "4", "sh", "-c", script});
   for (int k = 0; k < 4; ++k) await_file(s, "ready." + std::to_string(k));
   r.signal(SIGUSR2);
   bool all_usr2 = eventually(10, [&] { return count_substr(r.out(), "got USR2") >= 4; });
@@ -741,98 +797,88 @@ TEST_CASE("run: SIGUSR1 and SIGUSR2 are forwarded to every process") {
 
 // ---- programs that cannot be started ---------------------------------------------
 
-TEST_CASE("run: a program that does not exist or is not executable: 127, an error naming process and path") {
-  Scratch s;
-  SECTION("missing, retried once with backoff_limit 1") {
-    std::string file = s.write("missing.toml", R"~(name = "spawnfail"
+TEST_CASE(
+    "run: a program that does not exist or is not executable: 127, an error naming process and "
+    "path",
+    "[run]") {
+  check_runs({
+      {.name = "missing, retried once with backoff_limit 1",
+       .files = {{"missing.toml", R"~(name = "spawnfail"
 [[replicated_jobs]]
 name = "missing"
 [replicated_jobs.template]
 backoff_limit = 1
 command = ['@DIR@/no-such-program', 'arg']
-)~");
-    Launch r(s, {"run", "--events", s.path("events.jsonl"), file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 127);
-    std::string err = r.err();
-    bool named = false;
-    for (const auto& l : lines_of(err))
-      named = named || (contains(l, "spawnfail-missing-0-0") && contains(l, s.path("no-such-program")));
-    CHECK(named);
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-    auto evs = read_events(s.path("events.jsonl"));
-    INFO(event_kinds(evs));
-    CHECK(count_events(evs, "process_retry", "spawnfail-missing-0-0") == 1);
-    check_finished_event(evs, 127);
-  }
-  SECTION("not executable") {
-    s.write("not-executable", "#!/bin/sh\necho should not run\n");
-    std::string file = s.write("noexec.toml", R"~(name = "spawnfail"
+)~"}},
+       .args = {"--events", "@DIR@/events.jsonl", "@DIR@/missing.toml"},
+       .code = 127,
+       .err_line_has = {"spawnfail-missing-0-0", "@DIR@/no-such-program"},
+       .last_err_starts = kFailed,
+       .events = {{"process_retry", "spawnfail-missing-0-0", 1}},
+       .finished = 127},
+      {.name = "not executable",
+       .files = {{"not-executable", "#!/bin/sh\necho should not run\n"},
+                 {"noexec.toml", R"~(name = "spawnfail"
 [[replicated_jobs]]
 name = "noexec"
 [replicated_jobs.template]
 backoff_limit = 0
 command = ['@DIR@/not-executable']
-)~");
-    Launch r(s, {"run", file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 127);
-    bool named = false;
-    for (const auto& l : lines_of(r.err()))
-      named = named || (contains(l, "spawnfail-noexec-0-0") && contains(l, s.path("not-executable")) &&
-                        contains(l, "ermission denied"));
-    CHECK(named);
-    CHECK(!contains(r.out(), "should not run"));
-  }
-  SECTION("not in PATH") {
-    Launch r(s, {"run", "-n", "2", "no-such-command-jobset-test"});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 127);
-    CHECK(contains(r.err(), "no-such-command-jobset-test"));
-    CHECK(starts_with(r.last_err_line(), "jobset: failed"));
-  }
+)~"}},
+       .args = {"@DIR@/noexec.toml"},
+       .code = 127,
+       .out_lacks = {"should not run"},
+       .err_line_has = {"spawnfail-noexec-0-0", "@DIR@/not-executable", "ermission denied"}},
+      {.name = "not in PATH",
+       .args = {"-n", "2", "no-such-command-jobset-test"},
+       .code = 127,
+       .err_has = {"no-such-command-jobset-test"},
+       .last_err_starts = kFailed},
+  });
 }
 
 // ---- output ------------------------------------------------------------------------------
 
-TEST_CASE("run: --tag-output and --timestamp-output prefix every line, partial last lines included") {
-  Scratch s;
-  std::string file = s.write("out.toml", R"~(name = "out"
+namespace {
+// Two processes, each with a line on both streams and a partial last line.
+const char* kOutToml = R"~(name = "out"
 [[replicated_jobs]]
 name = "w"
 [replicated_jobs.template]
 parallelism = 2
 command = ['sh', '-c', 'echo "hello $RANK"; echo "oops $RANK" >&2; printf "no newline $RANK"']
-)~");
-  SECTION("--tag-output") {
-    Launch r(s, {"run", "--tag-output", file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 0);
-    CHECK(sorted(lines_of(r.out())) == std::vector<std::string>{"[out-w-0-0] hello 0", "[out-w-0-0] no newline 0",
-                                                                "[out-w-0-1] hello 1", "[out-w-0-1] no newline 1"});
-    CHECK(contains(r.err(), "[out-w-0-0] oops 0\n"));
-    CHECK(contains(r.err(), "[out-w-0-1] oops 1\n"));
-  }
-  SECTION("--timestamp-output") {
-    Launch r(s, {"run", "--timestamp-output", file});
-    int code = r.wait(30);
-    INFO(r.report());
-    CHECK(code == 0);
-    auto lines = lines_of(r.out());
-    CHECK(lines.size() == 4);
-    std::regex stamped(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z? (hello|no newline) [01]$)");
-    for (const auto& l : lines) {
-      INFO(l);
-      CHECK(std::regex_match(l, stamped));
-    }
+)~";
+}  // namespace
+
+TEST_CASE("run: --tag-output prefixes every line, partial last lines included", "[run]") {
+  check_run({.name = "--tag-output",
+             .files = {{"out.toml", kOutToml}},
+             .args = {"--tag-output", "@DIR@/out.toml"},
+             .out_lines = {{"[out-w-0-0] hello 0", "[out-w-0-0] no newline 0",
+                            "[out-w-0-1] hello 1", "[out-w-0-1] no newline 1"}},
+             .err_has = {"[out-w-0-0] oops 0\n", "[out-w-0-1] oops 1\n"}});
+}
+
+TEST_CASE("run: --timestamp-output prefixes every line, partial last lines included", "[run]") {
+  Scratch s;
+  std::string file = s.write("out.toml", kOutToml);
+  Launch r(s, {"run", "--timestamp-output", file});
+  int code = r.wait(30);
+  INFO(r.report());
+  CHECK(code == 0);
+  auto lines = lines_of(r.out());
+  CHECK(lines.size() == 4);
+  std::regex stamped(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z? (hello|no newline) [01]$)");
+  for (const auto& l : lines) {
+    INFO(l);
+    CHECK(std::regex_match(l, stamped));
   }
 }
 
-TEST_CASE("run: --output-dir writes one file per process, stream and restart attempt; -q prints only the end") {
+TEST_CASE(
+    "run: --output-dir writes one file per process, stream and restart attempt; -q prints only the "
+    "end",
+    "[run]") {
   Scratch s;
   std::string file = s.write("outdir.toml", R"~(name = "outdir"
 [failure_policy]
@@ -856,20 +902,24 @@ fi
 )~");
   auto check_dir = [&](const std::string& dir) {
     std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(s.path(dir))) names.push_back(e.path().filename().string());
-    CHECK(sorted(names) == std::vector<std::string>{"outdir-w-0-0.0.err", "outdir-w-0-0.0.out", "outdir-w-0-0.1.err",
-                                                    "outdir-w-0-0.1.out", "outdir-w-0-1.0.err", "outdir-w-0-1.0.out",
+    for (const auto& e : fs::directory_iterator(s.path(dir)))
+      names.push_back(e.path().filename().string());
+    CHECK(sorted(names) == std::vector<std::string>{"outdir-w-0-0.0.err", "outdir-w-0-0.0.out",
+                                                    "outdir-w-0-0.1.err", "outdir-w-0-0.1.out",
+                                                    "outdir-w-0-1.0.err", "outdir-w-0-1.0.out",
                                                     "outdir-w-0-1.1.err", "outdir-w-0-1.1.out"});
     for (int rank = 0; rank < 2; ++rank)
       for (int attempt = 0; attempt < 2; ++attempt) {
-        std::string base = dir + "/outdir-w-0-" + std::to_string(rank) + "." + std::to_string(attempt);
+        std::string base =
+            dir + "/outdir-w-0-" + std::to_string(rank) + "." + std::to_string(attempt);
         std::string tail = std::to_string(rank) + " attempt " + std::to_string(attempt) + "\n";
         CHECK(s.read(base + ".out") == "hello " + tail);
         CHECK(s.read(base + ".err") == "oops " + tail);
       }
   };
   SECTION("--output-dir and --events") {
-    Launch r(s, {"run", "-x", "OUT=1", "--output-dir", "logs", "--events", s.path("events.jsonl"), file});
+    Launch r(s, {"run", "-x", "OUT=1", "--output-dir", "logs", "--events", s.path("events.jsonl"),
+                 file});
     int code = r.wait(30);
     INFO(r.report());
     REQUIRE(code == 0);
@@ -891,8 +941,8 @@ fi
         last_time = e["time"].get<double>();
       }
     }
-    for (const char* kind : {"jobset_started", "process_started", "process_exited", "job_failed", "jobset_restart",
-                             "job_succeeded", "jobset_completed"}) {
+    for (const char* kind : {"jobset_started", "process_started", "process_exited", "job_failed",
+                             "jobset_restart", "job_succeeded", "jobset_completed"}) {
       INFO(kind);
       CHECK(count_events(evs, kind) >= 1);
     }
@@ -909,21 +959,25 @@ fi
     check_dir("quiet");
     auto lines = lines_of(r.err());
     REQUIRE(lines.size() == 1);
-    CHECK(starts_with(lines[0], "jobset: completed"));
+    CHECK(starts_with(lines[0], kCompleted));
   }
 }
 
-TEST_CASE("run: 8 processes writing 50 MB each at full speed: every line once, in order, untorn", "[slow]") {
+TEST_CASE("run: 8 processes writing 50 MB each at full speed: every line once, in order, untorn",
+          "[run][slow]") {
   Scratch s;
   constexpr int kProcs = 8;
   constexpr long kLines = 880000;  // ~59 bytes a line: ~50 MB per process
-  const std::string pad = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz0123456789";
+  const std::string pad =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz0123"
+      "456789";
   REQUIRE(pad.size() >= 97);
   // Odd ranks end with a partial line.
-  std::string file = s.write("flood.toml", "name = \"flood\"\n[[replicated_jobs]]\nname = \"w\"\n"
-                                           "[replicated_jobs.template]\nparallelism = " +
-                                               std::to_string(kProcs) + "\ncommand = ['awk', '-v', 'n=" +
-                                               std::to_string(kLines) + "', '-v', 's=" + pad + R"~(', '''
+  std::string file = s.write("flood.toml",
+                             "name = \"flood\"\n[[replicated_jobs]]\nname = \"w\"\n"
+                             "[replicated_jobs.template]\nparallelism = " +
+                                 std::to_string(kProcs) + "\ncommand = ['awk', '-v', 'n=" +
+                                 std::to_string(kLines) + "', '-v', 's=" + pad + R"~(', '''
 BEGIN {
   r = ENVIRON["RANK"]
   for (i = 0; i < n; i++) printf "%d %d %s\n", r, i, substr(s, 1, i % 97 + 1)
@@ -935,13 +989,15 @@ BEGIN {
   int code = r.wait(240);
   INFO(r.report());
   CHECK(code == 0);
-  CHECK(starts_with(r.last_err_line(), "jobset: completed"));
+  CHECK(starts_with(r.last_err_line(), kCompleted));
 
   std::vector<long> next(kProcs, 0);
   std::vector<bool> partial(kProcs, false);
   std::vector<std::string> problems;
   auto problem = [&](long line_no, const std::string& what, const std::string& line) {
-    if (problems.size() < 10) problems.push_back("line " + std::to_string(line_no) + ": " + what + ": " + line.substr(0, 200));
+    if (problems.size() < 10)
+      problems.push_back("line " + std::to_string(line_no) + ": " + what + ": " +
+                         line.substr(0, 200));
   };
   std::ifstream in(r.out_path(), std::ios::binary);
   std::vector<char> buf(1 << 20);
@@ -952,8 +1008,9 @@ BEGIN {
   while (std::getline(in, line)) {
     ++line_no;
     size_t close = line.find("] ");
-    if (line.compare(0, prefix.size(), prefix) != 0 || close == std::string::npos || close != prefix.size() + 1 ||
-        line[prefix.size()] < '0' || line[prefix.size()] >= '0' + kProcs) {
+    if (line.compare(0, prefix.size(), prefix) != 0 || close == std::string::npos ||
+        close != prefix.size() + 1 || line[prefix.size()] < '0' ||
+        line[prefix.size()] >= '0' + kProcs) {
       ++bad;
       problem(line_no, "no process tag", line);
       continue;
@@ -962,7 +1019,8 @@ BEGIN {
     std::string_view body(line.data() + close + 2, line.size() - close - 2);
     long i = next[rank];
     if (i < kLines) {
-      expect = std::to_string(rank) + " " + std::to_string(i) + " " + pad.substr(0, static_cast<size_t>(i % 97 + 1));
+      expect = std::to_string(rank) + " " + std::to_string(i) + " " +
+               pad.substr(0, static_cast<size_t>(i % 97 + 1));
       if (body == expect) {
         ++next[rank];
         continue;
@@ -992,12 +1050,14 @@ namespace {
 // Even ranks are a `sleep 100` of their own; odd ranks a shell whose
 // grandchild `sleep 100` must go too.
 std::vector<std::string> fault_run_args() {
-  return {"run", "--simulate-nodes", "4", "-n", "64", "sh", "-c",
-          "if [ $((RANK % 2)) = 0 ]; then exec sleep 100; fi; sleep 100 & wait"};
+  return {"run", "--simulate-nodes",
+          "4",   "-n",
+          "64",  "sh",
+          "-c",  "if [ $((RANK % 2)) = 0 ]; then exec sleep 100; fi; sleep 100 & wait"};
 }
 }  // namespace
 
-TEST_CASE("faults: kill -9 of one process of 64 fails the run with 137 and leaves nothing") {
+TEST_CASE("run: kill -9 of one process of 64 fails the run with 137 and leaves nothing", "[run]") {
   Scratch s;
   Launch r(s, fault_run_args());
   await_running(r, {"sleep", "100"}, 64);
@@ -1009,11 +1069,11 @@ TEST_CASE("faults: kill -9 of one process of 64 fails the run with 137 and leave
   int code = r.wait(30);
   INFO(r.report());
   CHECK(code == 137);
-  CHECK(starts_with(r.last_err_line(), "jobset: failed"));
+  CHECK(starts_with(r.last_err_line(), kFailed));
   check_nothing_left(r);
 }
 
-TEST_CASE("faults: kill -9 of one jobsetd ends the run as failed and leaves nothing") {
+TEST_CASE("run: kill -9 of one jobsetd ends the run as failed and leaves nothing", "[run]") {
   Scratch s;
   Launch r(s, fault_run_args());
   await_running(r, {"sleep", "100"}, 64);
@@ -1032,11 +1092,11 @@ TEST_CASE("faults: kill -9 of one jobsetd ends the run as failed and leaves noth
   int code = r.wait(30);
   INFO(r.report());
   CHECK(code != 0);
-  CHECK(starts_with(r.last_err_line(), "jobset: failed"));
+  CHECK(starts_with(r.last_err_line(), kFailed));
   check_nothing_left(r);
 }
 
-TEST_CASE("faults: kill -9 of the launcher leaves nothing of the run 2 s later") {
+TEST_CASE("run: kill -9 of the launcher leaves nothing of the run 2 s later", "[run]") {
   Scratch s;
   Launch r(s, fault_run_args());
   await_running(r, {"sleep", "100"}, 64);
@@ -1047,7 +1107,7 @@ TEST_CASE("faults: kill -9 of the launcher leaves nothing of the run 2 s later")
 
 // ---- many runs --------------------------------------------------------------------------
 
-TEST_CASE("run: 200 consecutive runs of -n 64 true all end 0 and leave nothing", "[slow]") {
+TEST_CASE("run: 200 consecutive runs of -n 64 true all end 0 and leave nothing", "[run][slow]") {
   Scratch s;
   int failures = 0;
   std::string first_failure;
@@ -1058,34 +1118,22 @@ TEST_CASE("run: 200 consecutive runs of -n 64 true all end 0 and leave nothing",
     auto left = wait_gone(r.marker(), 2.0);
     if (code != 0 || !left.empty()) {
       if (failures++ == 0)
-        first_failure = "run " + std::to_string(i) + ": exit " + std::to_string(code) + "\n" + r.report() +
-                        "\nleft behind:\n" + describe(left);
+        first_failure = "run " + std::to_string(i) + ": exit " + std::to_string(code) + "\n" +
+                        r.report() + "\nleft behind:\n" + describe(left);
     }
   }
   INFO("200 runs in " << now() - t0 << " s; first failure: " << first_failure);
   CHECK(failures == 0);
 }
 
-TEST_CASE("run: hostfile nodes marked local=true each get their own daemon; remote nodes are refused") {
-  Scratch s;
-  s.write("hosts", "# two nodes of this machine\nnodeA slots=2 local=true rack=r1\nnodeB slots=2 local=true rack=r2\n");
-  Launch r(s, {"run", "--hostfile", s.path("hosts"), "-n", "4", "sh", "-c", "echo \"$RANK on $JOBSET_NODE\""});
-  int code = r.wait(30);
-  INFO(r.report());
-  CHECK(code == 0);
-  CHECK(sorted(lines_of(r.out())) == std::vector<std::string>{"0 on nodeA", "1 on nodeA", "2 on nodeB", "3 on nodeB"});
-  check_nothing_left(r);
-  s.write("remote", "nodeA slots=2 local=true\nfar slots=2\n");
-  Launch bad(s, {"run", "--hostfile", s.path("remote"), "-n", "4", "true"}, "bad");
-  CHECK(bad.wait(30) == 2);
-  CHECK(bad.last_err_line().find("node far is remote") != std::string::npos);
-}
-
-TEST_CASE("run: on a terminal a status line is drawn and erased, never inside the program's lines") {
-  if (::access("/usr/bin/script", X_OK) != 0) JOBSET_SKIP("needs script(1) from bsdutils to give jobset a terminal");
+TEST_CASE("run: on a terminal a status line is drawn and erased, never inside the program's lines",
+          "[run]") {
+  if (::access("/usr/bin/script", X_OK) != 0)
+    JOBSET_SKIP("needs script(1) from bsdutils to give jobset a terminal");
   Scratch s;
   std::string cmd = "timeout 30 /usr/bin/script -qec \"" + jobset_path() +
-                    " run -n 2 sh -c 'sleep 0.3; echo out-\\$RANK'\" /dev/null > " + s.path("tty") + " 2>&1";
+                    " run -n 2 sh -c 'sleep 0.3; echo out-\\$RANK'\" /dev/null > " + s.path("tty") +
+                    " 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
   std::string tty = slurp(s.path("tty"));
   INFO(tty);
@@ -1096,19 +1144,4 @@ TEST_CASE("run: on a terminal a status line is drawn and erased, never inside th
     REQUIRE(at != std::string::npos);
     CHECK(tty.substr(at - 4, 4) == "\r\033[K");  // the status line was erased first
   }
-}
-
-TEST_CASE("run: the multislice example runs on simulated TPU node pools, one job per pool") {
-  Scratch s;
-  std::string src = JOBSET_SRCDIR;
-  Launch r(s, {"run", "--tag-output", "--hostfile", src + "/examples/multislice-local.hosts",
-               src + "/examples/multislice.yaml"});
-  int code = r.wait(30);
-  INFO(r.report());
-  CHECK(code == 0);
-  for (int job = 0; job < 4; ++job)
-    for (int pod = 0; pod < 2; ++pod)
-      CHECK(r.out().find("[multislice-workers-" + std::to_string(job) + "-" + std::to_string(pod) +
-                         "] MEGASCALE_SLICE_ID=" + std::to_string(job)) != std::string::npos);
-  check_nothing_left(r);
 }

@@ -7,8 +7,6 @@
 // by those pids only, never by name.
 #pragma once
 
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -31,11 +30,14 @@
 #include <thread>
 #include <vector>
 
+#include "tests/scratch.hpp"
+
 extern char** environ;
 
 namespace runtest {
 
 namespace fs = std::filesystem;
+using jobset_test::slurp;
 
 inline std::string jobset_path() { return std::string(JOBSET_BUILDDIR) + "/launcher/jobset"; }
 inline std::string jobsetd_path() { return std::string(JOBSET_BUILDDIR) + "/runtime/jobsetd"; }
@@ -56,13 +58,6 @@ inline bool eventually(double seconds, const std::function<bool()>& pred) {
   }
 }
 
-inline std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 inline std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -77,7 +72,8 @@ inline std::vector<std::string> sorted(std::vector<std::string> v) {
 
 inline size_t count_substr(const std::string& hay, const std::string& needle) {
   size_t n = 0;
-  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + needle.size())) ++n;
+  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + needle.size()))
+    ++n;
   return n;
 }
 
@@ -85,44 +81,25 @@ inline std::string random_token() {
   unsigned char b[8] = {};
   std::ifstream("/dev/urandom", std::ios::binary).read(reinterpret_cast<char*>(b), sizeof b);
   char hex[17];
-  for (int i = 0; i < 8; ++i) snprintf(hex + 2 * i, 3, "%02x", b[i]);
+  for (size_t i = 0; i < 8; ++i) snprintf(hex + 2 * i, 3, "%02x", b[i]);
   return std::string(hex) + std::to_string(getpid());
 }
 
-// A scratch directory, removed at the end. write() replaces @DIR@ with its
-// path, so that JobSet files can name files in it.
-class Scratch {
+// A scratch directory (tests/scratch.hpp) whose write() replaces @DIR@
+// with its path, so that JobSet files can name files in it.
+class Scratch : public jobset_test::Scratch {
  public:
-  Scratch() {
-    char tmpl[] = "/tmp/jobset-run-XXXXXX";
-    char* d = mkdtemp(tmpl);
-    REQUIRE(d != nullptr);
-    dir_ = d;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-
-  const fs::path& dir() const { return dir_; }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string subst(std::string text) const {
-    for (size_t p = text.find("@DIR@"); p != std::string::npos; p = text.find("@DIR@", p))
-      text.replace(p, 5, dir_.string());
+    const std::string dir = this->dir().string();
+    for (size_t p = text.find("@DIR@"); p != std::string::npos;
+         p = text.find("@DIR@", p + dir.size()))
+      text.replace(p, 5, dir);
     return text;
   }
   std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name, std::ios::binary) << subst(text);
-    return path(name);
+    return jobset_test::Scratch::write(name, subst(text));
   }
-  std::string read(const std::string& name) const { return slurp(dir_ / name); }
-  bool exists(const std::string& name) const { return fs::exists(dir_ / name); }
   std::vector<std::string> lines(const std::string& name) const { return lines_of(read(name)); }
-
- private:
-  fs::path dir_;
 };
 
 // A live process that carries a marker.
@@ -149,7 +126,8 @@ struct Proc {
 // Every process, except zombies, whose environment holds the marker.
 inline std::vector<Proc> marker_procs(const std::string& marker) {
   std::vector<Proc> out;
-  const std::string needle = std::string(1, '\0') + "JOBSET_TEST_MARKER=" + marker + std::string(1, '\0');
+  const std::string needle =
+      std::string(1, '\0') + "JOBSET_TEST_MARKER=" + marker + std::string(1, '\0');
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
@@ -180,7 +158,9 @@ inline std::vector<Proc> marker_procs(const std::string& marker) {
 
 inline std::string describe(const std::vector<Proc>& ps) {
   std::string s;
-  for (const Proc& p : ps) s += "  pid " + std::to_string(p.pid) + " ppid " + std::to_string(p.ppid) + ": " + p.cmdline() + "\n";
+  for (const Proc& p : ps)
+    s += "  pid " + std::to_string(p.pid) + " ppid " + std::to_string(p.ppid) + ": " + p.cmdline() +
+         "\n";
   return s.empty() ? "  (none)\n" : s;
 }
 
@@ -240,11 +220,14 @@ class Launch {
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
-      for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE, SIGCHLD}) ::signal(sig, SIG_DFL);
-      if (chdir(cwd.c_str()) != 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(126);
+      for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE, SIGCHLD})
+        ::signal(sig, SIG_DFL);
+      if (chdir(cwd.c_str()) != 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        _exit(126);
       execve(argv[0], argv.data(), envp.data());
       const char* why = strerror(errno);  // the test process is single-threaded
-      for (const char* part : {"run_tests: cannot execute ", static_cast<const char*>(argv[0]), ": ", why, "\n"})
+      for (const char* part :
+           {"run_tests: cannot execute ", static_cast<const char*>(argv[0]), ": ", why, "\n"})
         (void)!::write(2, part, strlen(part));
       _exit(127);
     }
@@ -285,9 +268,10 @@ class Launch {
       if (now() > end) break;
       pause_ms(2);
     }
-    std::string what = "jobset " + join(args_) + "\n did not end within " + std::to_string(seconds) +
-                       " s (watchdog); its processes:\n" + describe(marker_procs(marker_)) +
-                       "its stderr ends with:\n" + tail(err(), 3000);
+    std::string what = "jobset " + join(args_) + "\n did not end within " +
+                       std::to_string(seconds) + " s (watchdog); its processes:\n" +
+                       describe(marker_procs(marker_)) + "its stderr ends with:\n" +
+                       tail(err(), 3000);
     kill_everything();
     FAIL(what);
     return -1;
@@ -323,10 +307,13 @@ class Launch {
 
   static std::string join(const std::vector<std::string>& v) {
     std::string s;
-    for (const auto& a : v) s += (s.empty() ? "" : " ") + (a.find(' ') == std::string::npos ? a : "'" + a + "'");
+    for (const auto& a : v)
+      s += (s.empty() ? "" : " ") + (a.find(' ') == std::string::npos ? a : "'" + a + "'");
     return s;
   }
-  static std::string tail(const std::string& s, size_t n) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+  static std::string tail(const std::string& s, size_t n) {
+    return s.size() <= n ? s : "..." + s.substr(s.size() - n);
+  }
 
  private:
   std::string marker_;

@@ -5,7 +5,7 @@
 
 using namespace jobset::runtime;
 
-TEST_CASE("auth: hex round trip and bad hex", "[runtime]") {
+TEST_CASE("auth: hex round trip and bad hex", "[auth]") {
   std::string bytes("\x00\x01\x7f\x80\xff", 5);
   CHECK(to_hex(bytes) == "00017f80ff");
   CHECK(*from_hex("00017F80ff") == bytes);
@@ -14,7 +14,7 @@ TEST_CASE("auth: hex round trip and bad hex", "[runtime]") {
   CHECK(from_hex("")->empty());
 }
 
-TEST_CASE("auth: HMAC-SHA256 matches RFC 4231's test vectors", "[runtime]") {
+TEST_CASE("auth: HMAC-SHA256 matches RFC 4231's test vectors", "[auth]") {
   // Cases 1-4, 6 and 7 (case 5 truncates the output, which we do not).
   CHECK(to_hex(hmac_sha256(std::string(20, '\x0b'), "Hi There")) ==
         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
@@ -30,15 +30,16 @@ TEST_CASE("auth: HMAC-SHA256 matches RFC 4231's test vectors", "[runtime]") {
   const std::string long_key(131, '\xaa');
   CHECK(to_hex(hmac_sha256(long_key, "Test Using Larger Than Block-Size Key - Hash Key First")) ==
         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
-  CHECK(to_hex(hmac_sha256(long_key,
-                           "This is a test using a larger than block-size key and a larger than block-size "
-                           "data. The key needs to be hashed before being used by the HMAC algorithm.")) ==
+  CHECK(to_hex(hmac_sha256(
+            long_key,
+            "This is a test using a larger than block-size key and a larger than block-size "
+            "data. The key needs to be hashed before being used by the HMAC algorithm.")) ==
         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
   // A key of exactly one block is used as it is.
   CHECK(hmac_sha256(std::string(64, 'k'), "x") != hmac_sha256(std::string(65, 'k'), "x"));
 }
 
-TEST_CASE("auth: random keys are 32 bytes and differ", "[runtime]") {
+TEST_CASE("auth: random keys are 32 bytes and differ", "[auth]") {
   auto a = make_key(), b = make_key();
   REQUIRE(a.ok());
   REQUIRE(b.ok());
@@ -46,14 +47,14 @@ TEST_CASE("auth: random keys are 32 bytes and differ", "[runtime]") {
   CHECK(*a != *b);
 }
 
-TEST_CASE("auth: constant-time comparison", "[runtime]") {
+TEST_CASE("auth: constant-time comparison", "[auth]") {
   CHECK(constant_time_equal("abc", "abc"));
   CHECK_FALSE(constant_time_equal("abc", "abd"));
   CHECK_FALSE(constant_time_equal("abc", "abcd"));
   CHECK(constant_time_equal("", ""));
 }
 
-TEST_CASE("auth: the key line is 64 hex digits, newline optional", "[runtime]") {
+TEST_CASE("auth: the key line is 64 hex digits, newline optional", "[auth]") {
   std::string key = *make_key();
   CHECK(*parse_key_line(to_hex(key)) == key);
   CHECK(*parse_key_line(to_hex(key) + "\n") == key);
@@ -64,7 +65,7 @@ TEST_CASE("auth: the key line is 64 hex digits, newline optional", "[runtime]") 
   CHECK_FALSE(parse_key_line(to_hex(key).substr(1) + "g").ok());
 }
 
-TEST_CASE("auth: the handshake succeeds with the same key on both sides", "[runtime]") {
+TEST_CASE("auth: the handshake succeeds with the same key on both sides", "[auth]") {
   std::string key = *make_key();
   auto hello = make_hello("node-1");
   REQUIRE(hello.ok());
@@ -75,7 +76,7 @@ TEST_CASE("auth: the handshake succeeds with the same key on both sides", "[runt
   CHECK(check_auth(key, *hello, *ch, *auth).ok());
 }
 
-TEST_CASE("auth: a launcher with another key is caught by the daemon", "[runtime]") {
+TEST_CASE("auth: a launcher with another key is caught by the daemon", "[auth]") {
   std::string key = *make_key(), other = *make_key();
   Hello hello = *make_hello("node-1");
   auto ch = make_challenge(other, hello);
@@ -85,7 +86,7 @@ TEST_CASE("auth: a launcher with another key is caught by the daemon", "[runtime
   CHECK_THAT(auth.error().message(), Catch::Contains("did not prove"));
 }
 
-TEST_CASE("auth: a daemon with another key is caught by the launcher", "[runtime]") {
+TEST_CASE("auth: a daemon with another key is caught by the launcher", "[auth]") {
   std::string key = *make_key(), other = *make_key();
   Hello hello = *make_hello("node-1");
   Challenge ch = *make_challenge(key, hello);
@@ -98,7 +99,7 @@ TEST_CASE("auth: a daemon with another key is caught by the launcher", "[runtime
   CHECK_FALSE(check_auth(key, hello, ch, Auth{""}).ok());
 }
 
-TEST_CASE("auth: the daemon's proof is bound to its node name and both nonces", "[runtime]") {
+TEST_CASE("auth: the daemon's proof is bound to its node name and both nonces", "[auth]") {
   std::string key = *make_key();
   Hello hello = *make_hello("node-1");
   Challenge ch = *make_challenge(key, hello);
@@ -110,7 +111,7 @@ TEST_CASE("auth: the daemon's proof is bound to its node name and both nonces", 
   CHECK_FALSE(check_auth(key, hello, other, auth).ok());
 }
 
-TEST_CASE("auth: malformed hellos and challenges are refused", "[runtime]") {
+TEST_CASE("auth: malformed hellos and challenges are refused", "[auth]") {
   std::string key = *make_key();
   Hello hello = *make_hello("node-1");
   Hello bad = hello;

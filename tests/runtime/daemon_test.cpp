@@ -32,9 +32,9 @@ std::optional<pid_t> first_number(const std::string& s) {
 }  // namespace
 
 #define NEED_JOBSETD() \
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path())
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path())
 
-TEST_CASE("jobsetd: --help says users do not run it; bad arguments exit 2", "[runtime][daemon]") {
+TEST_CASE("daemon: --help says users do not run it; bad arguments exit 2", "[daemon]") {
   NEED_JOBSETD();
   std::string exe = jobsetd_path();
   Scratch s;
@@ -50,8 +50,8 @@ TEST_CASE("jobsetd: --help says users do not run it; bad arguments exit 2", "[ru
   CHECK_THAT(slurp(out), Catch::Contains("key"));
 }
 
-TEST_CASE("jobsetd: the handshake with the run's key gives a link named after the node",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: the handshake with the run's key gives a link named after the node",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -64,7 +64,7 @@ TEST_CASE("jobsetd: the handshake with the run's key gives a link named after th
   CHECK(h.loop().run_until([&] { return h.rec().closed.has_value(); }, 5));
 }
 
-TEST_CASE("jobsetd: a daemon with another key is rejected and exits 2", "[runtime][daemon]") {
+TEST_CASE("daemon: a daemon with another key is rejected and exits 2", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.start_daemon(to_hex(*make_key()) + "\n");
@@ -134,7 +134,7 @@ class FakeLauncher {
 
 }  // namespace
 
-TEST_CASE("jobsetd: a fake launcher without the key gets no process spawned", "[runtime][daemon]") {
+TEST_CASE("daemon: a fake launcher without the key gets no process spawned", "[daemon]") {
   NEED_JOBSETD();
   Alarm alarm(30);
   Scratch s;
@@ -161,8 +161,7 @@ TEST_CASE("jobsetd: a fake launcher without the key gets no process spawned", "[
   CHECK(access(s.path("marker").c_str(), F_OK) != 0);
 }
 
-TEST_CASE("jobsetd: spawn reports start, output on both streams and the exit code",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: spawn reports start, output on both streams and the exit code", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -178,14 +177,14 @@ TEST_CASE("jobsetd: spawn reports start, output on both streams and the exit cod
   CHECK_FALSE(h.rec().output_after_exit);
 }
 
-TEST_CASE("jobsetd: env goes on top of the daemon's, cwd applies, argv[0] is looked up in PATH",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: env goes on top of the daemon's, cwd applies, argv[0] is looked up in PATH",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
   ProcessSpec p = Harness::spec(1, {"sh", "-c", "echo \"$FOO|$BAR|${HOME:+home}\"; pwd"});
   p.env = {{"FOO", "first"}, {"FOO", "second"}, {"BAR", "with space"}};
-  p.cwd = h.scratch().dir();
+  p.cwd = h.scratch().dir().string();
   h.spawn({p});
   REQUIRE(h.wait_exited(1));
   std::string dir = std::filesystem::canonical(h.scratch().dir()).string();
@@ -193,8 +192,7 @@ TEST_CASE("jobsetd: env goes on top of the daemon's, cwd applies, argv[0] is loo
   CHECK(h.rec().exited[1].exit_code == 0);
 }
 
-TEST_CASE("jobsetd: a process killed by a signal is reported with that signal",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: a process killed by a signal is reported with that signal", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -206,13 +204,12 @@ TEST_CASE("jobsetd: a process killed by a signal is reported with that signal",
   CHECK(h.rec().exited[2].exit_code == 0);
 }
 
-TEST_CASE("jobsetd: a missing or non-executable program is a spawn failure naming it, not an exit",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: a missing or non-executable program is a spawn failure naming it, not an exit",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
-  std::string plain = h.scratch().path("plain.sh");
-  { std::ofstream(plain) << "#!/bin/sh\necho hi\n"; }
+  std::string plain = h.scratch().write("plain.sh", "#!/bin/sh\necho hi\n");
   chmod(plain.c_str(), 0644);
   ProcessSpec bad_cwd = Harness::spec(4, {"/bin/true"});
   bad_cwd.cwd = "/nonexistent/dir";
@@ -233,7 +230,7 @@ TEST_CASE("jobsetd: a missing or non-executable program is a spawn failure namin
   CHECK(h.rec().exited.count(6) == 1);
 }
 
-TEST_CASE("jobsetd: a launch id already in use is refused", "[runtime][daemon]") {
+TEST_CASE("daemon: a launch id already in use is refused", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -242,8 +239,8 @@ TEST_CASE("jobsetd: a launch id already in use is refused", "[runtime][daemon]")
   CHECK_THAT(h.rec().failed[1], Catch::Contains("launch id 1 is already in use"));
 }
 
-TEST_CASE("jobsetd: Exited waits for the output, but not for a background process holding the pipe",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: Exited waits for the output, but not for a background process holding the pipe",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -260,7 +257,7 @@ TEST_CASE("jobsetd: Exited waits for the output, but not for a background proces
   CHECK(h.loop().run_until([&] { return process_gone(*bg); }, 2));
 }
 
-TEST_CASE("jobsetd: Kill sends TERM, then KILL after the grace period", "[runtime][daemon]") {
+TEST_CASE("daemon: Kill sends TERM, then KILL after the grace period", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -281,7 +278,7 @@ TEST_CASE("jobsetd: Kill sends TERM, then KILL after the grace period", "[runtim
   CHECK_THAT(h.rec().out[1], Catch::Contains("got-term"));
 }
 
-TEST_CASE("jobsetd: Signal forwards the signal to the process group", "[runtime][daemon]") {
+TEST_CASE("daemon: Signal forwards the signal to the process group", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -301,7 +298,7 @@ TEST_CASE("jobsetd: Signal forwards the signal to the process group", "[runtime]
   CHECK(h.rec().exited[2].exit_code == 8);
 }
 
-TEST_CASE("jobsetd: Shutdown stops everything, reports every exit, exits 0", "[runtime][daemon]") {
+TEST_CASE("daemon: Shutdown stops everything, reports every exit, exits 0", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -319,8 +316,8 @@ TEST_CASE("jobsetd: Shutdown stops everything, reports every exit, exits 0", "[r
   for (auto& [launch, s] : h.rec().started) CHECK(process_gone(s.pid));
 }
 
-TEST_CASE("jobsetd: when the launcher connection is lost the daemon kills everything and exits 1",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: when the launcher connection is lost the daemon kills everything and exits 1",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -340,7 +337,7 @@ TEST_CASE("jobsetd: when the launcher connection is lost the daemon kills everyt
   CHECK(h.loop().run_until([&] { return process_gone(*grandchild); }, 2));
 }
 
-TEST_CASE("jobsetd: SIGTERM to the daemon stops its processes and exits 143", "[runtime][daemon]") {
+TEST_CASE("daemon: SIGTERM to the daemon stops its processes and exits 143", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -353,8 +350,8 @@ TEST_CASE("jobsetd: SIGTERM to the daemon stops its processes and exits 143", "[
   CHECK(exit_code(h.daemon().exited()) == 143);
 }
 
-TEST_CASE("jobsetd: when the daemon is SIGKILLed, its watchdog kills the grandchildren",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: when the daemon is SIGKILLed, its watchdog kills the grandchildren",
+          "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
@@ -379,8 +376,7 @@ TEST_CASE("jobsetd: when the daemon is SIGKILLed, its watchdog kills the grandch
   CHECK(seconds_since(t0) < 2.0);
 }
 
-TEST_CASE("jobsetd: the fork spawner (JOBSETD_SPAWN=fork) behaves as the default one",
-          "[runtime][daemon]") {
+TEST_CASE("daemon: the fork spawner (JOBSETD_SPAWN=fork) behaves as the default one", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   setenv("JOBSETD_SPAWN", "fork", 1);
@@ -404,18 +400,16 @@ TEST_CASE("jobsetd: the fork spawner (JOBSETD_SPAWN=fork) behaves as the default
   CHECK(h.rec().exited.size() == 1);
 }
 
-TEST_CASE("jobsetd: a PATH in the spec's env is the one searched", "[runtime][daemon]") {
+TEST_CASE("daemon: a PATH in the spec's env is the one searched", "[daemon]") {
   NEED_JOBSETD();
   Harness h;
   h.connect();
-  std::string prog = h.scratch().path("my-tool");
-  std::string plain = h.scratch().path("not-exec-tool");
-  { std::ofstream(prog) << "#!/bin/sh\necho tool ran\n"; }
-  { std::ofstream(plain) << "#!/bin/sh\necho never\n"; }
+  std::string prog = h.scratch().write("my-tool", "#!/bin/sh\necho tool ran\n");
+  std::string plain = h.scratch().write("not-exec-tool", "#!/bin/sh\necho never\n");
   chmod(prog.c_str(), 0755);
   chmod(plain.c_str(), 0644);
   ProcessSpec a = Harness::spec(1, {"my-tool"});
-  a.env = {{"PATH", h.scratch().dir() + ":/usr/bin:/bin"}};
+  a.env = {{"PATH", h.scratch().dir().string() + ":/usr/bin:/bin"}};
   ProcessSpec b = Harness::spec(2, {"not-exec-tool"});
   b.env = a.env;
   h.spawn({a, b, Harness::spec(3, {"my-tool"})});
@@ -438,9 +432,10 @@ int32_t last_allowed_cpu() {
 }
 }  // namespace
 
-TEST_CASE("jobsetd: a bound process runs on its CPUs, with device variables only from its spec; an "
-          "impossible binding is a spawn failure",
-          "[runtime][daemon][binding]") {
+TEST_CASE(
+    "daemon: a bound process runs on its CPUs, with device variables only from its spec; an "
+    "impossible binding is a spawn failure",
+    "[daemon]") {
   NEED_JOBSETD();
   for (const char* mode : {"vfork", "fork"}) {
     INFO("spawner " << mode);
@@ -449,13 +444,15 @@ TEST_CASE("jobsetd: a bound process runs on its CPUs, with device variables only
     h.connect();
     unsetenv("JOBSETD_SPAWN");
     const int32_t cpu = last_allowed_cpu();
-    ProcessSpec bound = Harness::spec(
-        1, {"sh", "-c",
-            "grep Cpus_allowed_list /proc/self/status | cut -f2; "
-            "echo \"$CUDA_VISIBLE_DEVICES|$ROCR_VISIBLE_DEVICES|$JOBSET_ACCELERATORS|${TPU_VISIBLE_CHIPS-unset}\""});
+    ProcessSpec bound = Harness::spec(1, {"sh", "-c",
+                                          "grep Cpus_allowed_list /proc/self/status | cut -f2; "
+                                          "echo "
+                                          "\"$CUDA_VISIBLE_DEVICES|$ROCR_VISIBLE_DEVICES|$JOBSET_"
+                                          "ACCELERATORS|${TPU_VISIBLE_CHIPS-unset}\""});
     bound.cpus = {cpu};
     bound.gpus = {1, 3};  // the launcher's process_spec exports them, not the daemon
-    ProcessSpec tpu = Harness::spec(2, {"sh", "-c", "echo \"$TPU_VISIBLE_CHIPS|$JOBSET_ACCELERATORS\""});
+    ProcessSpec tpu =
+        Harness::spec(2, {"sh", "-c", "echo \"$TPU_VISIBLE_CHIPS|$JOBSET_ACCELERATORS\""});
     tpu.tpus = {0, 1, 2, 3};
     tpu.env = {{"TPU_VISIBLE_CHIPS", "2,3"}, {"JOBSET_ACCELERATORS", "2,3"}};
     ProcessSpec impossible = Harness::spec(3, {"/bin/true"});

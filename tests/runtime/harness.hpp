@@ -19,41 +19,27 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "runtime/auth.hpp"
 #include "runtime/link.hpp"
+#include "tests/scratch.hpp"
+#include "tests/skip.hpp"
 
 namespace jobset::runtime::testing {
 
-// Catch2 2.x has no runtime skip: a skipped test warns with its reason and
-// records an expected failure, so that it shows as XFAIL, not PASS.
-#define RUNTIME_SKIP(reason)               \
-  do {                                     \
-    WARN("SKIPPED: " << (reason));         \
-    CHECK_NOFAIL(!"skipped: see warning"); \
-    return;                                \
-  } while (0)
+using jobset_test::Scratch;
+using jobset_test::slurp;
 
 inline std::string jobsetd_path() { return JOBSET_BUILDDIR "/runtime/jobsetd"; }
 
 inline bool have_jobsetd() { return access(jobsetd_path().c_str(), X_OK) == 0; }
-
-inline std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // Sets (or, with nullopt, unsets) an environment variable of this process
 // for the guard's life, then puts back what was there.
@@ -98,24 +84,6 @@ class Alarm {
  public:
   explicit Alarm(unsigned seconds) { alarm(seconds); }
   ~Alarm() { alarm(0); }
-};
-
-// A scratch directory, removed at the end.
-class Scratch {
- public:
-  Scratch() {
-    char tmpl[] = "/tmp/jobset-runtime-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
 };
 
 // An event loop that runs until a condition holds or a deadline passes.
@@ -302,7 +270,7 @@ class Harness {
   }
 
   // Starts jobsetd with `key_line` on stdin (the right key by default).
-  void start_daemon(std::optional<std::string> key_line = std::nullopt) {
+  void start_daemon(const std::optional<std::string>& key_line = std::nullopt) {
     daemon_ = std::make_unique<DaemonProcess>(listener_->address(), node_,
                                               key_line.value_or(to_hex(key_) + "\n"),
                                               scratch_.path("jobsetd.err"));

@@ -5,7 +5,7 @@
 
 using jobset::runtime::LineSplitter;
 
-TEST_CASE("line splitter: whole lines pass, the partial tail waits", "[runtime]") {
+TEST_CASE("line splitter: whole lines pass, the partial tail waits", "[line_splitter]") {
   LineSplitter s;
   CHECK(s.feed("a\nb\nc") == "a\nb\n");
   CHECK(s.pending() == 1);
@@ -15,14 +15,14 @@ TEST_CASE("line splitter: whole lines pass, the partial tail waits", "[runtime]"
   CHECK(s.finish() == "");
 }
 
-TEST_CASE("line splitter: the last partial line comes out at the end", "[runtime]") {
+TEST_CASE("line splitter: the last partial line comes out at the end", "[line_splitter]") {
   LineSplitter s;
   CHECK(s.feed("x\nno newline") == "x\n");
   CHECK(s.finish() == "no newline");
   CHECK(s.pending() == 0);
 }
 
-TEST_CASE("line splitter: a line longer than the piece size is cut in pieces", "[runtime]") {
+TEST_CASE("line splitter: a line longer than the piece size is cut in pieces", "[line_splitter]") {
   LineSplitter s(8);
   CHECK(s.feed("0123") == "");
   CHECK(s.feed("4567890") == "01234567");
@@ -32,7 +32,7 @@ TEST_CASE("line splitter: a line longer than the piece size is cut in pieces", "
   CHECK(s.finish() == "end");
 }
 
-TEST_CASE("line splitter: any cutting of the input gives back the same bytes", "[runtime]") {
+TEST_CASE("line splitter: any cutting of the input gives back the same bytes", "[line_splitter]") {
   std::string input;
   for (int i = 0; i < 500; ++i)
     input += "line " + std::to_string(i) + std::string(i % 37, 'x') + "\n";

@@ -96,7 +96,7 @@ std::vector<Message> handshake(Listener& L, FakeDaemon& d, const std::string& ke
 
 }  // namespace
 
-TEST_CASE("link: the listener binds loopback on a free port and refuses wildcards", "[runtime]") {
+TEST_CASE("link: the listener binds loopback on a free port and refuses wildcards", "[link]") {
   Loop loop;
   auto l = DaemonListener::create(loop.base(), "k");
   REQUIRE(l.ok());
@@ -113,7 +113,7 @@ TEST_CASE("link: the listener binds loopback on a free port and refuses wildcard
   CHECK_FALSE(DaemonListener::create(loop.base(), "k", "not-an-address").ok());
 }
 
-TEST_CASE("link: a daemon with the key is welcomed; indexes follow arrival order", "[runtime]") {
+TEST_CASE("link: a daemon with the key is welcomed; indexes follow arrival order", "[link]") {
   Alarm alarm(30);
   Listener L;
   FakeDaemon a(L.l->port()), b(L.l->port());
@@ -130,7 +130,7 @@ TEST_CASE("link: a daemon with the key is welcomed; indexes follow arrival order
   CHECK(L.rejects.empty());
 }
 
-TEST_CASE("link: a daemon without the key is rejected and dropped", "[runtime]") {
+TEST_CASE("link: a daemon without the key is rejected and dropped", "[link]") {
   Alarm alarm(30);
   Listener L;
   FakeDaemon d(L.l->port());
@@ -153,7 +153,7 @@ TEST_CASE("link: a daemon without the key is rejected and dropped", "[runtime]")
 }
 
 TEST_CASE("link: garbage, wrong message order and oversize handshake frames are rejected",
-          "[runtime]") {
+          "[link]") {
   Alarm alarm(30);
   Listener L;
   {
@@ -185,7 +185,7 @@ TEST_CASE("link: garbage, wrong message order and oversize handshake frames are 
   CHECK(L.links.empty());
 }
 
-TEST_CASE("link: a peer that says nothing is dropped after the handshake timeout", "[runtime]") {
+TEST_CASE("link: a peer that says nothing is dropped after the handshake timeout", "[link]") {
   Alarm alarm(30);
   Listener L;
   L.l->handshake_timeout_ms = 200;
@@ -196,7 +196,7 @@ TEST_CASE("link: a peer that says nothing is dropped after the handshake timeout
   CHECK_THAT(L.rejects[0], Catch::Contains("no handshake within 200 ms"));
 }
 
-TEST_CASE("link: a daemon that sends a launcher's message is cut off", "[runtime]") {
+TEST_CASE("link: a daemon that sends a launcher's message is cut off", "[link]") {
   Alarm alarm(30);
   Listener L;
   FakeDaemon d(L.l->port());
@@ -212,7 +212,7 @@ TEST_CASE("link: a daemon that sends a launcher's message is cut off", "[runtime
   CHECK_FALSE(L.links[0]->is_open());
 }
 
-TEST_CASE("link: a handler may destroy its own link", "[runtime]") {
+TEST_CASE("link: a handler may destroy its own link", "[link]") {
   Alarm alarm(30);
   Listener L;
   FakeDaemon d(L.l->port());
@@ -231,12 +231,13 @@ TEST_CASE("link: a handler may destroy its own link", "[runtime]") {
   CHECK(started == 1);
 }
 
-TEST_CASE("link: several real daemons connect and get distinct indexes", "[runtime][daemon]") {
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path());
+TEST_CASE("link: several real daemons connect and get distinct indexes", "[link]") {
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path());
   Alarm alarm(60);
   Scratch s;
   Listener L;
   std::vector<std::unique_ptr<DaemonProcess>> daemons;
+  daemons.reserve(8);
   for (int i = 0; i < 8; ++i) {
     daemons.push_back(std::make_unique<DaemonProcess>(L.l->address(), "sim-" + std::to_string(i),
                                                       to_hex(L.key) + "\n",

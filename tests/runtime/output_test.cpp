@@ -29,7 +29,8 @@ long status_kb(pid_t pid, const std::string& field) {
 
 bool have_awk() { return access("/usr/bin/awk", X_OK) == 0; }
 
-constexpr int kLineBytes = 93;  // "w%d %08d " + 80 digits + "\n" for one-digit ids
+constexpr long kDaemonLimitKb = 10L * 1024;  // what the daemon may take: 10 MB
+constexpr int kLineBytes = 93;               // "w%d %08d " + 80 digits + "\n" for one-digit ids
 
 // A writer of `lines` numbered lines at full speed, then a last line
 // without '\n'.
@@ -69,25 +70,26 @@ void check_untorn(const std::vector<std::string>& frames) {
 
 }  // namespace
 
-#define NEED_JOBSETD_AND_AWK()                                                 \
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path()); \
-  if (!have_awk()) RUNTIME_SKIP("needs /usr/bin/awk for the writers")
+#define NEED_JOBSETD_AND_AWK()                                                \
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path()); \
+  if (!have_awk()) JOBSET_SKIP("needs /usr/bin/awk for the writers")
 
-TEST_CASE("jobsetd output: 8 writers of 5 MB each: every line once, untorn, partial last line kept",
-          "[runtime][daemon][output]") {
+TEST_CASE("output: 8 writers of 5 MB each: every line once, untorn, partial last line kept",
+          "[output]") {
   NEED_JOBSETD_AND_AWK();
   Harness h(120);
   h.connect();
   const int kLines = 5 * 1000 * 1000 / kLineBytes;
   std::vector<ProcessSpec> specs;
+  specs.reserve(8);
   for (int i = 0; i < 8; ++i)
-    specs.push_back(writer(static_cast<uint64_t>(i + 1), i, kLines, i == 7));
+    specs.push_back(writer(static_cast<uint64_t>(i) + 1, i, kLines, i == 7));
   auto t0 = std::chrono::steady_clock::now();
   h.spawn(specs);
   REQUIRE(h.wait_done(8, 60));
   double took = seconds_since(t0);
   for (int i = 0; i < 8; ++i) {
-    auto launch = static_cast<uint64_t>(i + 1);
+    auto launch = static_cast<uint64_t>(i) + 1;
     INFO("writer " << i);
     CHECK(h.rec().exited[launch].exit_code == 0);
     const std::string& got = i == 7 ? h.rec().err[launch] : h.rec().out[launch];
@@ -101,56 +103,57 @@ TEST_CASE("jobsetd output: 8 writers of 5 MB each: every line once, untorn, part
             << " s (" << 8 * kLines * kLineBytes / 1e6 / took << " MB/s); daemon VmHWM " << hwm
             << " kB (now: anon " << status_kb(h.daemon().pid(), "RssAnon") << " kB, file "
             << status_kb(h.daemon().pid(), "RssFile") << " kB)\n";
-  CHECK(hwm < 10 * 1024);
+  CHECK(hwm < kDaemonLimitKb);
 }
 
-TEST_CASE("jobsetd output: a launcher that stops reading does not grow the daemon",
-          "[runtime][daemon][output]") {
+TEST_CASE("output: a launcher that stops reading does not grow the daemon", "[output]") {
   NEED_JOBSETD_AND_AWK();
   Harness h(120);
   h.connect();
   const int kLines = 20 * 1000 * 1000 / kLineBytes;
   std::vector<ProcessSpec> specs;
-  for (int i = 0; i < 4; ++i) specs.push_back(writer(static_cast<uint64_t>(i + 1), i, kLines));
+  specs.reserve(4);
+  for (int i = 0; i < 4; ++i) specs.push_back(writer(static_cast<uint64_t>(i) + 1, i, kLines));
   h.spawn(specs);
   REQUIRE(h.loop().run_until([&] { return h.rec().started.size() == 4; }, 5));
   // The launcher is busy elsewhere: nothing is read for a while.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   long rss = status_kb(h.daemon().pid(), "VmRSS");
-  CHECK(rss < 10 * 1024);
+  CHECK(rss < kDaemonLimitKb);
   REQUIRE(h.wait_done(4, 60));
   for (int i = 0; i < 4; ++i) {
-    CHECK((h.rec().out[static_cast<uint64_t>(i + 1)] == expected_output(i, kLines)));
+    CHECK((h.rec().out[static_cast<uint64_t>(i) + 1] == expected_output(i, kLines)));
   }
   long hwm = status_kb(h.daemon().pid(), "VmHWM");
   std::cout << "output with a stalled launcher: daemon VmRSS while stalled " << rss << " kB, VmHWM "
             << hwm << " kB\n";
-  CHECK(hwm < 10 * 1024);
+  CHECK(hwm < kDaemonLimitKb);
 }
 
-TEST_CASE("jobsetd output: 64 writers of 1 MB each keep the daemon under 10 MB",
-          "[runtime][daemon][output]") {
+TEST_CASE("output: 64 writers of 1 MB each keep the daemon under 10 MB", "[output]") {
   NEED_JOBSETD_AND_AWK();
   Harness h(120);
   h.connect();
   const int kLines = 1000 * 1000 / kLineBytes;
   std::vector<ProcessSpec> specs;
-  for (int i = 0; i < 64; ++i) specs.push_back(writer(static_cast<uint64_t>(i + 1), i % 10, kLines));
+  specs.reserve(64);
+  for (int i = 0; i < 64; ++i)
+    specs.push_back(writer(static_cast<uint64_t>(i) + 1, i % 10, kLines));
   auto t0 = std::chrono::steady_clock::now();
   h.spawn(specs);
   REQUIRE(h.wait_done(64, 60));
   double took = seconds_since(t0);
   for (int i = 0; i < 64; ++i) {
-    CHECK((h.rec().out[static_cast<uint64_t>(i + 1)] == expected_output(i % 10, kLines)));
+    CHECK((h.rec().out[static_cast<uint64_t>(i) + 1] == expected_output(i % 10, kLines)));
   }
   long hwm = status_kb(h.daemon().pid(), "VmHWM");
   std::cout << "output: 64 x " << kLines * kLineBytes / 1e6 << " MB in " << took << " s ("
             << 64 * kLines * kLineBytes / 1e6 / took << " MB/s); daemon VmHWM " << hwm << " kB\n";
-  CHECK(hwm < 10 * 1024);
+  CHECK(hwm < kDaemonLimitKb);
 }
 
-TEST_CASE("jobsetd: 64 processes at once stay under 10 MB of daemon memory", "[runtime][daemon]") {
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path());
+TEST_CASE("output: 64 processes at once stay under 10 MB of daemon memory", "[output]") {
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path());
   Harness h(60);
   h.connect();
   std::vector<ProcessSpec> specs;
@@ -167,15 +170,16 @@ TEST_CASE("jobsetd: 64 processes at once stay under 10 MB of daemon memory", "[r
       20));
   long hwm = status_kb(h.daemon().pid(), "VmHWM");
   std::cout << "64 sleeping processes: daemon VmHWM " << hwm << " kB\n";
-  CHECK(hwm < 10 * 1024);
+  CHECK(hwm < kDaemonLimitKb);
   h.link().send(Kill{true, {}, 1000});
   REQUIRE(h.wait_done(64, 10));
   for (auto& [l, e] : h.rec().exited) CHECK(e.signal == SIGTERM);
 }
 
-TEST_CASE("jobsetd bench: spawn and reap N true through one daemon", "[.bench][runtime]") {
-  if (!have_jobsetd()) RUNTIME_SKIP("jobsetd not built at " + jobsetd_path());
-  const int reps = std::getenv("JOBSET_BENCH_REPS") ? std::atoi(std::getenv("JOBSET_BENCH_REPS")) : 5;
+TEST_CASE("output: spawn and reap N true through one daemon (benchmark)", "[output][.bench]") {
+  if (!have_jobsetd()) JOBSET_SKIP("jobsetd not built at " + jobsetd_path());
+  const int reps =
+      std::getenv("JOBSET_BENCH_REPS") ? std::atoi(std::getenv("JOBSET_BENCH_REPS")) : 5;
   uint64_t launch = 0;
   for (int n : {64, 256, 1024}) {
     Harness h(300);
@@ -184,10 +188,12 @@ TEST_CASE("jobsetd bench: spawn and reap N true through one daemon", "[.bench][r
     for (int rep = 0; rep < reps; ++rep) {
       h.rec() = Record{};
       std::vector<ProcessSpec> specs;
+      specs.reserve(static_cast<size_t>(n));
       for (int i = 0; i < n; ++i) specs.push_back(Harness::spec(++launch, {"true"}));
       auto t0 = std::chrono::steady_clock::now();
       h.spawn(specs);
-      REQUIRE(h.loop().run_until([&] { return h.rec().exited.size() == static_cast<size_t>(n); }, 60));
+      REQUIRE(
+          h.loop().run_until([&] { return h.rec().exited.size() == static_cast<size_t>(n); }, 60));
       times.push_back(seconds_since(t0));
       for (auto& [l, e] : h.rec().exited) REQUIRE(e.exit_code == 0);
     }
@@ -197,13 +203,14 @@ TEST_CASE("jobsetd bench: spawn and reap N true through one daemon", "[.bench][r
   }
 }
 
-TEST_CASE("jobsetd output: losing the launcher while writers are blocked still stops them all",
-          "[runtime][daemon][output]") {
+TEST_CASE("output: losing the launcher while writers are blocked still stops them all",
+          "[output]") {
   NEED_JOBSETD_AND_AWK();
   Harness h(60);
   h.connect();
   std::vector<ProcessSpec> specs;
-  for (int i = 0; i < 4; ++i) specs.push_back(writer(static_cast<uint64_t>(i + 1), i, 1000 * 1000));
+  specs.reserve(4);
+  for (int i = 0; i < 4; ++i) specs.push_back(writer(static_cast<uint64_t>(i) + 1, i, 1000 * 1000));
   h.spawn(specs);
   REQUIRE(h.loop().run_until([&] { return h.rec().started.size() == 4; }, 5));
   std::this_thread::sleep_for(std::chrono::milliseconds(800));  // the daemon parks the pipes

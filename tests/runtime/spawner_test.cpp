@@ -220,7 +220,7 @@ TEST_CASE("spawner: a script without #! runs under /bin/sh, by path and from PAT
   CHECK(by_path.out() == "plain script 1 one arg\n");
   CHECK(by_path.exit_code() == 0);
   ProcessSpec searched = spec({"jobset-no-shebang", "x"});
-  searched.env = {{"PATH", scratch.dir() + ":/usr/bin:/bin"}};
+  searched.env = {{"PATH", scratch.dir().string() + ":/usr/bin:/bin"}};
   Spawned by_name(spawner, searched);
   CHECK(by_name.exec_error() == "");
   CHECK(by_name.out() == "plain script 1 x\n");
@@ -261,7 +261,7 @@ TEST_CASE("spawner: a program name without '/' is looked up in the PATH of the s
   REQUIRE(chmod(tool.c_str(), 0755) == 0);
   Spawner spawner(open_files_limit());
   ProcessSpec p = spec({"jobset-spawner-tool"});
-  p.env = {{"PATH", "/nonexistent:" + scratch.dir()}};
+  p.env = {{"PATH", "/nonexistent:" + scratch.dir().string()}};
   Spawned c(spawner, p);
   CHECK(c.exec_error() == "");
   CHECK(c.out() == "tool ran\n");

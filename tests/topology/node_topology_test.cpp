@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "tests/scratch.hpp"
 
 namespace {
 
@@ -24,6 +24,7 @@ using jobset::topology::this_machine_topology;
 using jobset::topology::topology_from_reference;
 using jobset::topology::topology_from_synthetic;
 using jobset::topology::topology_from_xml_file;
+using jobset_test::Scratch;
 
 constexpr int64_t kGiB = int64_t{1} << 30;
 
@@ -55,25 +56,6 @@ std::vector<std::string> bus_ids(const std::vector<Device>& devices) {
   return out;
 }
 
-// A file in a fresh temporary directory, removed with it.
-class TempFile {
- public:
-  explicit TempFile(const std::string& content) {
-    char dir[] = "/tmp/node_topology_test.XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/topology.xml";
-    std::ofstream(path_) << content;
-  }
-  ~TempFile() { std::filesystem::remove_all(dir_); }
-  const std::string& dir() const { return dir_; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
-
 }  // namespace
 
 TEST_CASE("node topology: a synthetic description gives packages, NUMA nodes, cores and PUs",
@@ -99,7 +81,7 @@ TEST_CASE("node topology: a synthetic description gives packages, NUMA nodes, co
   CHECK(t.memory == 0);  // unknown: hwloc's made-up 1 GiB per NUMA node is not taken
   auto sized = topology_from_synthetic("pack:2 numa:2(memory=64GiB) core:4 pu:1");
   REQUIRE(sized);
-  CHECK(sized->memory == 4 * 64 * kGiB);  // the description's own figure counts
+  CHECK(sized->memory == 4 * (64 * kGiB));  // the description's own figure counts
 }
 
 TEST_CASE("node topology: a synthetic description without NUMA nodes has one", "[node_topology]") {
@@ -262,28 +244,30 @@ TEST_CASE("node topology: a missing file, a directory or a non-XML file is an er
           "hwloc XML topology '/nonexistent/dgx.xml': No such file or directory");
   }
   SECTION("a directory") {
-    TempFile f("");
-    auto r = topology_from_xml_file(f.dir());
+    Scratch s;
+    auto r = topology_from_xml_file(s.dir().string());
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message() == "hwloc XML topology '" + f.dir() + "': Is a directory");
+    CHECK(r.error().message() == "hwloc XML topology '" + s.dir().string() + "': Is a directory");
   }
   SECTION("not XML") {
-    TempFile f("pack:2 core:4\n");
-    auto r = topology_from_xml_file(f.path());
+    Scratch s;
+    const std::string path = s.write("topology.xml", "pack:2 core:4\n");
+    auto r = topology_from_xml_file(path);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message() == "hwloc XML topology '" + f.path() +
+    CHECK(r.error().message() == "hwloc XML topology '" + path +
                                      "': not an hwloc XML topology (expected the output of "
                                      "lstopo --of xml)");
   }
   SECTION("XML, but not a topology") {
-    TempFile f("<?xml version=\"1.0\"?>\n<jobset name=\"x\"/>\n");
-    auto r = topology_from_xml_file(f.path());
+    Scratch s;
+    auto r = topology_from_xml_file(
+        s.write("topology.xml", "<?xml version=\"1.0\"?>\n<jobset name=\"x\"/>\n"));
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message(), Catch::Contains("not an hwloc XML topology"));
   }
   SECTION("empty") {
-    TempFile f("");
-    auto r = topology_from_xml_file(f.path());
+    Scratch s;
+    auto r = topology_from_xml_file(s.write("topology.xml", ""));
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message(), Catch::Contains("not an hwloc XML topology"));
   }

@@ -260,7 +260,7 @@ int check_case(const Case& k, int index) {
 TEST_CASE(
     "placement search: random small cases fit exactly when brute force says so, and keep every "
     "rule",
-    "[placement][search]") {
+    "[placement_search]") {
   std::mt19937 rng(20261201);
   int outcome[3] = {0, 0, 0};
   for (int i = 0; i < 10000; ++i) ++outcome[check_case(random_case(rng), i)];
@@ -271,7 +271,7 @@ TEST_CASE(
   CHECK(outcome[2] > 2000);
 }
 
-TEST_CASE("placement search: the brute-force checker sees broken plans", "[placement][search]") {
+TEST_CASE("placement search: the brute-force checker sees broken plans", "[placement_search]") {
   Cluster c;
   c.nodes = {Node{"a", 2, 0, 0, {{"pool", "p1"}}}, Node{"b", 2, 0, 0, {{"pool", "p1"}}},
              Node{"c", 2, 0, 0, {{"pool", "p2"}}}};
@@ -306,7 +306,7 @@ Placement search_only_fit(const Cluster& c, const std::vector<JobRequest>& jobs,
 TEST_CASE(
     "placement search: an exclusive job takes a later island when the first fits only a smaller "
     "job",
-    "[placement][search]") {
+    "[placement_search]") {
   Cluster c;
   c.nodes = {Node{"big", 1, 0, 8, {{"pool", "p1"}}}, Node{"small", 1, 0, 4, {{"pool", "p2"}}}};
   std::vector<JobRequest> jobs = {JobRequest{"a", 0, 1, Demand{1, 0, 4}, {}, "pool"},
@@ -317,7 +317,7 @@ TEST_CASE(
 }
 
 TEST_CASE("placement search: an exclusive job leaves the only island a shared job can use",
-          "[placement][search]") {
+          "[placement_search]") {
   Cluster c;
   c.nodes = {Node{"n0", 2, 0, 0, {{"pool", "p1"}, {"zone", "a"}}},
              Node{"n1", 2, 0, 0, {{"pool", "p2"}}}};
@@ -327,7 +327,7 @@ TEST_CASE("placement search: an exclusive job leaves the only island a shared jo
 }
 
 TEST_CASE("placement search: big processes after small ones fit when the small ones share nodes",
-          "[placement][search]") {
+          "[placement_search]") {
   // First-fit puts both 2-slot processes on n0, then neither 3-slot
   // process fits anywhere; 2+3 on each node fits.
   Cluster c;
@@ -348,7 +348,7 @@ TEST_CASE("placement search: big processes after small ones fit when the small o
 }
 
 TEST_CASE("placement search: overlapping selectors leave the shared node to the narrower job",
-          "[placement][search]") {
+          "[placement_search]") {
   Cluster c;
   c.nodes = {Node{"n0", 1, 1, 0, {{"zone", "a"}, {"gpu", "yes"}}},
              Node{"n1", 1, 0, 0, {{"zone", "a"}}}};
@@ -358,7 +358,7 @@ TEST_CASE("placement search: overlapping selectors leave the shared node to the 
 }
 
 TEST_CASE("placement search: islands of two keys that overlap are chosen apart",
-          "[placement][search]") {
+          "[placement_search]") {
   // Racks r1 = {n0, n1}, r2 = {n2, n3}; pools p1 = {n1, n2}, p2 = {n3}.
   // b needs a pool of 2 nodes, p1, which overlaps both racks: no fit.
   Cluster c;
@@ -379,7 +379,7 @@ TEST_CASE("placement search: islands of two keys that overlap are chosen apart",
 }
 
 TEST_CASE("placement search: a large JobSet that does not fit runs out of steps and says so",
-          "[placement][search]") {
+          "[placement_search]") {
   // 1,000 nodes of 4 slots: 500 processes of 3 slots leave 1 slot on 500
   // nodes, so 1,001 processes of 2 slots cannot fit; no bound the search
   // keeps sees that, and nodes of different memory are not interchangeable.

@@ -41,6 +41,7 @@ Cluster tpu_pools(int pools) {
 
 std::vector<JobRequest> multislice_workers(int replicas) {
   std::vector<JobRequest> jobs;
+  jobs.reserve(replicas);
   for (int j = 0; j < replicas; ++j)
     jobs.push_back(JobRequest{"workers", j, 2, Demand{1, 0, 4}, kTpuLabels, kPool});
   return jobs;
@@ -159,6 +160,7 @@ TEST_CASE("placement: 10,000 nodes and 80,000 processes in islands of 16 plan qu
     c.nodes.push_back(
         Node{"n" + std::to_string(n), 8, 0, 0, {{"rack", "r" + std::to_string(n / 16)}}});
   std::vector<JobRequest> jobs;
+  jobs.reserve(625);
   for (int j = 0; j < 625; ++j) jobs.push_back(JobRequest{"w", j, 128, Demand{}, {}, "rack"});
   auto r = place(c, jobs);
   REQUIRE(r.ok());
@@ -257,7 +259,7 @@ Case random_case(std::mt19937& rng, bool greedy_exact) {
   for (int r = 0; r < rjobs && k.processes < 5; ++r) {
     bool exclusive = pick(0, 1);
     int replicas = pick(1, 2), procs = pick(1, 2);
-    Demand d{1, 0, pick(0, 1) * 4};
+    Demand d{1, 0, int64_t{pick(0, 1)} * 4};
     std::map<std::string, std::string> sel;
     if (pick(0, 1)) sel["zone"] = "z";
     if (greedy_exact) {
@@ -391,6 +393,7 @@ TEST_CASE("placement: 10,000 nodes and 80,000 processes plan quickly by node too
     c.nodes.push_back(
         Node{"n" + std::to_string(n), 8, 0, 0, {{"rack", "r" + std::to_string(n / 16)}}});
   std::vector<JobRequest> jobs;
+  jobs.reserve(625);
   for (int j = 0; j < 625; ++j) jobs.push_back(JobRequest{"w", j, 128, Demand{}, {}, "rack"});
   jobset::topology::PlaceOptions by_node{true};
   auto r = place(c, jobs, by_node);

@@ -40,7 +40,7 @@ std::string host_list_error(const std::string& spec) {
 
 // --- hostfile: what it accepts -------------------------------------------
 
-TEST_CASE("hostfile: every field of a line is read", "[launcher][hostfile]") {
+TEST_CASE("hostfile: every field of a line is read", "[hostfile]") {
   Cluster c = hostfile_ok("node01 slots=4 gpus=2 tpus=8 rack=r1 zone=z-2\nnode02\n");
   REQUIRE(c.nodes.size() == 2);
   CHECK(c.nodes[0] == Node{"node01", 4, 2, 8, {{"rack", "r1"}, {"zone", "z-2"}}});
@@ -49,7 +49,7 @@ TEST_CASE("hostfile: every field of a line is read", "[launcher][hostfile]") {
 }
 
 TEST_CASE("hostfile: label keys may hold '/', '.', '-' and '_'; values may be empty",
-          "[launcher][hostfile]") {
+          "[hostfile]") {
   Cluster c = hostfile_ok(
       "tpu-a cloud.google.com/gke-nodepool=pool-a kubernetes.io/host_name=tpu-a "
       "empty=\n");
@@ -60,8 +60,7 @@ TEST_CASE("hostfile: label keys may hold '/', '.', '-' and '_'; values may be em
                                            {"empty", ""}});
 }
 
-TEST_CASE("hostfile: '#' starts a comment anywhere and blank lines are skipped",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: '#' starts a comment anywhere and blank lines are skipped", "[hostfile]") {
   Cluster c = hostfile_ok(
       "# the rack\n"
       "\n"
@@ -76,8 +75,7 @@ TEST_CASE("hostfile: '#' starts a comment anywhere and blank lines are skipped",
   CHECK(c.nodes[2] == Node{"c", 3, 0, 0, {}});
 }
 
-TEST_CASE("hostfile: Windows line endings work, in values and in error positions",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: Windows line endings work, in values and in error positions", "[hostfile]") {
   Cluster c = hostfile_ok("a slots=2\r\nb rack=r1\r\n\r\n# c\r\nc\r\n");
   REQUIRE(c.nodes.size() == 3);
   CHECK(c.nodes[0].slots == 2);
@@ -87,7 +85,7 @@ TEST_CASE("hostfile: Windows line endings work, in values and in error positions
         "nodes.txt:2:9: slots: expected a positive integer, found 'x'");
 }
 
-TEST_CASE("hostfile: tabs separate fields and count as one column", "[launcher][hostfile]") {
+TEST_CASE("hostfile: tabs separate fields and count as one column", "[hostfile]") {
   Cluster c = hostfile_ok("\ta\tslots=2\t\tgpus=1\n");
   CHECK(c.nodes.at(0) == Node{"a", 2, 1, 0, {}});
   CHECK(hostfile_error("a\tslots=x") ==
@@ -95,7 +93,7 @@ TEST_CASE("hostfile: tabs separate fields and count as one column", "[launcher][
 }
 
 TEST_CASE("hostfile: a last line without a newline and a UTF-8 byte order mark are fine",
-          "[launcher][hostfile]") {
+          "[hostfile]") {
   Cluster c = hostfile_ok(
       "\xEF\xBB\xBF"
       "a slots=2\nb");
@@ -104,8 +102,7 @@ TEST_CASE("hostfile: a last line without a newline and a UTF-8 byte order mark a
   CHECK(c.nodes[1].name == "b");
 }
 
-TEST_CASE("hostfile: Open MPI's max_slots and max-slots are accepted and ignored",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: Open MPI's max_slots and max-slots are accepted and ignored", "[hostfile]") {
   Cluster c = hostfile_ok("a slots=2 max_slots=8\nb max-slots=4\n");
   CHECK(c.nodes.at(0) == Node{"a", 2, 0, 0, {}});
   CHECK(c.nodes.at(1) == Node{"b", 1, 0, 0, {}});
@@ -113,20 +110,19 @@ TEST_CASE("hostfile: Open MPI's max_slots and max-slots are accepted and ignored
         "nodes.txt:1:13: max_slots: expected a non-negative integer, found 'lots'");
 }
 
-TEST_CASE("hostfile: IPv4 addresses, digits and underscores are valid host names",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: IPv4 addresses, digits and underscores are valid host names", "[hostfile]") {
   Cluster c = hostfile_ok("10.0.0.1\n123\nnode_7.cluster.local\n");
   REQUIRE(c.nodes.size() == 3);
   CHECK(c.nodes[2].name == "node_7.cluster.local");
 }
 
-TEST_CASE("hostfile: slots up to 2^31-1 and gpus=0 are accepted", "[launcher][hostfile]") {
+TEST_CASE("hostfile: slots up to 2^31-1 and gpus=0 are accepted", "[hostfile]") {
   Cluster c = hostfile_ok("a slots=2147483647 gpus=0 tpus=0\n");
   CHECK(c.nodes.at(0).slots == 2147483647);
 }
 
 TEST_CASE("hostfile: cpus and memory give the cores and bytes, unknown (0) by default",
-          "[launcher][hostfile]") {
+          "[hostfile]") {
   Cluster c = hostfile_ok("a cpus=64 memory=512G\nb memory=64GiB\nc memory=4096 cpus=0\nd\n");
   CHECK(c.nodes.at(0) == Node{"a", 1, 0, 0, {}, 64, int64_t{512} << 30});
   CHECK(c.nodes.at(1).memory == int64_t{64} << 30);
@@ -136,8 +132,7 @@ TEST_CASE("hostfile: cpus and memory give the cores and bytes, unknown (0) by de
   CHECK(c.nodes.at(0).labels.empty());  // keys, not labels
 }
 
-TEST_CASE("hostfile: bad cpus and memory values name the field and column",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: bad cpus and memory values name the field and column", "[hostfile]") {
   CHECK(hostfile_error("a cpus=x") ==
         "nodes.txt:1:8: cpus: expected a non-negative integer, found 'x'");
   CHECK(hostfile_error("a slots=2 memory=1.5G") ==
@@ -152,7 +147,7 @@ TEST_CASE("hostfile: bad cpus and memory values name the field and column",
 
 // --- hostfile: errors name the file, line and column ------------------------
 
-TEST_CASE("hostfile: a bad slots value names the line and column", "[launcher][hostfile]") {
+TEST_CASE("hostfile: a bad slots value names the line and column", "[hostfile]") {
   CHECK(hostfile_error("# nodes\nnode0\nnode01 slots=x\n") ==
         "nodes.txt:3:14: slots: expected a positive integer, found 'x'");
   CHECK(hostfile_error("a slots=0") ==
@@ -165,15 +160,14 @@ TEST_CASE("hostfile: a bad slots value names the line and column", "[launcher][h
         "nodes.txt:1:9: slots: expected a positive integer, found '4x'");
 }
 
-TEST_CASE("hostfile: slots above 2^31-1 are rejected, however many digits",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: slots above 2^31-1 are rejected, however many digits", "[hostfile]") {
   CHECK(hostfile_error("a slots=2147483648") ==
         "nodes.txt:1:9: slots: expected at most 2147483647, found '2147483648'");
   CHECK(hostfile_error("a slots=99999999999999999999999999") ==
         "nodes.txt:1:9: slots: expected at most 2147483647, found '99999999999999999999999999'");
 }
 
-TEST_CASE("hostfile: bad gpus and tpus values name the field", "[launcher][hostfile]") {
+TEST_CASE("hostfile: bad gpus and tpus values name the field", "[hostfile]") {
   CHECK(hostfile_error("a gpus=x") ==
         "nodes.txt:1:8: gpus: expected a non-negative integer, found 'x'");
   CHECK(hostfile_error("a slots=2 tpus=-4") ==
@@ -182,13 +176,12 @@ TEST_CASE("hostfile: bad gpus and tpus values name the field", "[launcher][hostf
         "nodes.txt:1:8: gpus: expected at most 2147483647, found '3000000000'");
 }
 
-TEST_CASE("hostfile: a node listed twice names both lines", "[launcher][hostfile]") {
+TEST_CASE("hostfile: a node listed twice names both lines", "[hostfile]") {
   CHECK(hostfile_error("n0\nn1 slots=2\nn2\n# x\nn1 slots=4\n") ==
         "nodes.txt:5: node 'n1' is listed twice (first on line 2)");
 }
 
-TEST_CASE("hostfile: an invalid host name points at the offending character",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: an invalid host name points at the offending character", "[hostfile]") {
   CHECK(hostfile_error("ok\nn@1 slots=2\n") ==
         "nodes.txt:2:2: host name: expected letters, digits, '-', '_' or '.', found '@' in 'n@1'");
   CHECK(hostfile_error("a\x01"
@@ -197,8 +190,7 @@ TEST_CASE("hostfile: an invalid host name points at the offending character",
         "'a\\x01b'");
 }
 
-TEST_CASE("hostfile: host name parts must start and end with a letter or digit",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: host name parts must start and end with a letter or digit", "[hostfile]") {
   const std::string parts =
       "host name: expected dot-separated parts that start and end with a letter or digit, found ";
   CHECK(hostfile_error("-n1") == "nodes.txt:1:1: " + parts + "'-n1'");
@@ -207,7 +199,7 @@ TEST_CASE("hostfile: host name parts must start and end with a letter or digit",
   CHECK(hostfile_error("x.n-") == "nodes.txt:1:3: " + parts + "'x.n-'");
 }
 
-TEST_CASE("hostfile: host names longer than DNS allows are rejected", "[launcher][hostfile]") {
+TEST_CASE("hostfile: host names longer than DNS allows are rejected", "[hostfile]") {
   const std::string part64(64, 'a');
   CHECK(hostfile_error("x." + part64) ==
         "nodes.txt:1:3: host name: expected at most 63 characters between dots, found 64 in 'x." +
@@ -218,19 +210,19 @@ TEST_CASE("hostfile: host names longer than DNS allows are rejected", "[launcher
         "nodes.txt:1:1: host name: expected at most 253 characters, found 255");
 }
 
-TEST_CASE("hostfile: a line that starts with key=value has no host name", "[launcher][hostfile]") {
+TEST_CASE("hostfile: a line that starts with key=value has no host name", "[hostfile]") {
   CHECK(hostfile_error("a\n  slots=4\n") ==
         "nodes.txt:2:3: expected a host name first, found 'slots=4'");
 }
 
-TEST_CASE("hostfile: a label without '=' is rejected", "[launcher][hostfile]") {
+TEST_CASE("hostfile: a label without '=' is rejected", "[hostfile]") {
   CHECK(hostfile_error("n1 slots=2 rack1") ==
         "nodes.txt:1:12: label: expected key=value, found 'rack1'");
   CHECK(hostfile_error("n1 slots = 2") ==
         "nodes.txt:1:4: label: expected key=value, found 'slots' (no spaces around '=')");
 }
 
-TEST_CASE("hostfile: a label with an empty or malformed key is rejected", "[launcher][hostfile]") {
+TEST_CASE("hostfile: a label with an empty or malformed key is rejected", "[hostfile]") {
   CHECK(hostfile_error("n1 =pool-a") ==
         "nodes.txt:1:4: label: expected a key before '=', found nothing");
   CHECK(hostfile_error("n1 ra!ck=1") ==
@@ -240,14 +232,14 @@ TEST_CASE("hostfile: a label with an empty or malformed key is rejected", "[laun
         "nodes.txt:1:7: label key: expected at most one '/', found 'a/b/c'");
 }
 
-TEST_CASE("hostfile: a field given twice on one line is rejected", "[launcher][hostfile]") {
+TEST_CASE("hostfile: a field given twice on one line is rejected", "[hostfile]") {
   CHECK(hostfile_error("n1 slots=2 slots=3") ==
         "nodes.txt:1:12: 'slots' is given twice on this line (first at column 4)");
   CHECK(hostfile_error("n1 rack=a gpus=1 rack=b") ==
         "nodes.txt:1:18: 'rack' is given twice on this line (first at column 4)");
 }
 
-TEST_CASE("hostfile: a file without nodes is an error", "[launcher][hostfile]") {
+TEST_CASE("hostfile: a file without nodes is an error", "[hostfile]") {
   CHECK(hostfile_error("") == "nodes.txt: expected at least one node, found an empty file");
   CHECK(hostfile_error("\n \r\n\t\n") ==
         "nodes.txt: expected at least one node, found an empty file");
@@ -255,19 +247,18 @@ TEST_CASE("hostfile: a file without nodes is an error", "[launcher][hostfile]") 
         "nodes.txt: expected at least one node, found only comments and blank lines");
 }
 
-TEST_CASE("hostfile: only the first error is reported", "[launcher][hostfile]") {
+TEST_CASE("hostfile: only the first error is reported", "[hostfile]") {
   CHECK(hostfile_error("a slots=x gpus=y\nb@\n") ==
         "nodes.txt:1:9: slots: expected a positive integer, found 'x'");
 }
 
-TEST_CASE("hostfile: without a file name, messages say <hostfile>", "[launcher][hostfile]") {
+TEST_CASE("hostfile: without a file name, messages say <hostfile>", "[hostfile]") {
   Result<Cluster> r = parse_hostfile("a slots=x", "");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message() == "<hostfile>:1:9: slots: expected a positive integer, found 'x'");
 }
 
-TEST_CASE("hostfile: a million nodes are accepted, one more is an error",
-          "[launcher][hostfile][slow]") {
+TEST_CASE("hostfile: a million nodes are accepted, one more is an error", "[hostfile][slow]") {
   std::string text;
   text.reserve(10'000'020);
   for (int i = 1; i <= 1'000'000; ++i) text += "n" + std::to_string(i) + "\n";
@@ -285,7 +276,7 @@ TEST_CASE("hostfile: a million nodes are accepted, one more is an error",
 
 // --- --host ----------------------------------------------------------------
 
-TEST_CASE("host list: name:slots entries, 1 slot by default", "[launcher][hostfile]") {
+TEST_CASE("hostfile: a host list has name:slots entries, 1 slot by default", "[hostfile]") {
   Result<Cluster> r = parse_host_list("a:4,b,c.example.org:2");
   REQUIRE(r.ok());
   REQUIRE(r->nodes.size() == 3);
@@ -294,8 +285,8 @@ TEST_CASE("host list: name:slots entries, 1 slot by default", "[launcher][hostfi
   CHECK(r->nodes[2] == Node{"c.example.org", 2, 0, 0, {}});
 }
 
-TEST_CASE("host list: a host given twice adds its slots and keeps its first place",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: a host given twice in a host list adds its slots and keeps its first place",
+          "[hostfile]") {
   Result<Cluster> r = parse_host_list("a:2,b,a:3,a");
   REQUIRE(r.ok());
   REQUIRE(r->nodes.size() == 2);
@@ -303,13 +294,13 @@ TEST_CASE("host list: a host given twice adds its slots and keeps its first plac
   CHECK(r->nodes[1] == Node{"b", 1, 0, 0, {}});
 }
 
-TEST_CASE("host list: spaces around entries are ignored", "[launcher][hostfile]") {
+TEST_CASE("hostfile: spaces around host list entries are ignored", "[hostfile]") {
   Result<Cluster> r = parse_host_list(" a:2 , b ");
   REQUIRE(r.ok());
   CHECK(r->nodes.at(1).name == "b");
 }
 
-TEST_CASE("host list: empty lists and empty entries are rejected", "[launcher][hostfile]") {
+TEST_CASE("hostfile: empty host lists and empty host list entries are rejected", "[hostfile]") {
   CHECK(host_list_error("") == "expected name[:slots], found nothing");
   CHECK(host_list_error(" ") == "expected name[:slots], found nothing");
   CHECK(host_list_error("a,,b") == "entry 2: expected name[:slots], found nothing");
@@ -317,7 +308,7 @@ TEST_CASE("host list: empty lists and empty entries are rejected", "[launcher][h
   CHECK(host_list_error(":4") == "entry 1 ':4': expected a host name before ':'");
 }
 
-TEST_CASE("host list: bad slots and bad names name the entry", "[launcher][hostfile]") {
+TEST_CASE("hostfile: bad slots and bad names in a host list name the entry", "[hostfile]") {
   CHECK(host_list_error("a:4,b:x") ==
         "entry 2 'b:x': slots: expected a positive integer, found 'x'");
   CHECK(host_list_error("a:0") == "entry 1 'a:0': slots: expected a positive integer, found '0'");
@@ -329,8 +320,8 @@ TEST_CASE("host list: bad slots and bad names name the entry", "[launcher][hostf
         "'@' in 'n@1'");
 }
 
-TEST_CASE("host list: slots of a repeated host may not add up past 2^31-1",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: the slots of a host repeated in a host list may not add up past 2^31-1",
+          "[hostfile]") {
   CHECK(parse_host_list("a:2147483646,a:1").ok());
   CHECK(host_list_error("a:2147483647,a:1") ==
         "entry 2 'a:1': slots of 'a' add up to 2147483648, expected at most 2147483647");
@@ -338,8 +329,8 @@ TEST_CASE("host list: slots of a repeated host may not add up past 2^31-1",
 
 // --- --nodes / --slots -----------------------------------------------------
 
-TEST_CASE("synthetic: node names are zero-padded to the width of the count",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: synthetic node names are zero-padded to the width of the count",
+          "[hostfile]") {
   Result<Cluster> sixteen = synthetic_cluster(16, 4);
   REQUIRE(sixteen.ok());
   REQUIRE(sixteen->nodes.size() == 16);
@@ -358,8 +349,8 @@ TEST_CASE("synthetic: node names are zero-padded to the width of the count",
   CHECK(hundred->nodes[99].name == "n100");
 }
 
-TEST_CASE("synthetic: counts out of range are rejected with the flag's name",
-          "[launcher][hostfile]") {
+TEST_CASE("hostfile: synthetic node and slot counts out of range are rejected with the flag's name",
+          "[hostfile]") {
   auto error = [](int64_t nodes, int64_t slots) {
     Result<Cluster> r = synthetic_cluster(nodes, slots);
     REQUIRE_FALSE(r.ok());
@@ -374,8 +365,10 @@ TEST_CASE("synthetic: counts out of range are rejected with the flag's name",
 
 // --- this machine ----------------------------------------------------------
 
-TEST_CASE("local: this machine is one node named by its host name, one slot per CPU",
-          "[launcher][hostfile]") {
+TEST_CASE(
+    "hostfile: the local cluster is this machine, one node named by its host name, one slot per "
+    "CPU",
+    "[hostfile]") {
   char name[256] = {};
   REQUIRE(gethostname(name, sizeof(name) - 1) == 0);
   Cluster c = local_cluster();

@@ -10,11 +10,10 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 
+#include "tests/scratch.hpp"
 #include "tests/skip.hpp"
 
 namespace {
@@ -31,16 +30,10 @@ using Labels = std::map<std::string, std::string>;
 
 constexpr int64_t kMiB = int64_t{1} << 20;
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 std::string fixture(const std::string& name) {
-  return read_file(std::string(JOBSET_SRCDIR) + "/tests/fixtures/slurm/" + name);
+  const std::string path = std::string(JOBSET_SRCDIR) + "/tests/fixtures/slurm/" + name;
+  REQUIRE(std::filesystem::exists(path));
+  return jobset_test::slurp(path);
 }
 
 Cluster nodes_ok(const std::string& text) {
@@ -137,8 +130,8 @@ Cluster parse_captured(const std::string& nodes_text, const std::string& topolog
 
 // --- the fixtures: real scontrol output -----------------------------------
 
-TEST_CASE("slurm: real scontrol show node and topology give every node's resources and labels",
-          "[slurm]") {
+TEST_CASE("slurm text: real scontrol show node and topology give every node's resources and labels",
+          "[slurm_text]") {
   const Cluster expected = expected_fixture_cluster();
   for (const char* file : {"nodes-oneline.txt", "nodes.txt"}) {
     INFO(file);
@@ -151,13 +144,13 @@ TEST_CASE("slurm: real scontrol show node and topology give every node's resourc
   }
 }
 
-TEST_CASE("slurm: the one-line and multi-line forms give the same cluster", "[slurm]") {
+TEST_CASE("slurm text: the one-line and multi-line forms give the same cluster", "[slurm_text]") {
   CHECK(nodes_ok(fixture("nodes-oneline.txt")) == nodes_ok(fixture("nodes.txt")));
 }
 
 // --- scontrol show node: hand-written cases -------------------------------
 
-TEST_CASE("slurm: Gres forms count gpus and tpus, other GRES are ignored", "[slurm]") {
+TEST_CASE("slurm text: Gres forms count gpus and tpus, other GRES are ignored", "[slurm_text]") {
   struct Case {
     std::string gres;
     GresCounts counts;
@@ -195,7 +188,7 @@ TEST_CASE("slurm: Gres forms count gpus and tpus, other GRES are ignored", "[slu
         "gpu: expected at most 2147483647 in all, found 'gpu:2147483647,gpu:1'");
 }
 
-TEST_CASE("slurm: features become labels by the documented rule", "[slurm]") {
+TEST_CASE("slurm text: features become labels by the documented rule", "[slurm_text]") {
   Cluster c = nodes_ok(
       "NodeName=a CPUTot=2 AvailableFeatures=ib,rack=r1,zone:z-2,x.y/z,bad+key,local,rack=r9,"
       "empty= ActiveFeatures=(null)\n"
@@ -210,8 +203,8 @@ TEST_CASE("slurm: features become labels by the documented rule", "[slurm]") {
         Labels{{"ib", "true"}, {"rack", "r1"}, {"zone", "z-2"}, {"x.y/z", "true"}, {"empty", ""}});
 }
 
-TEST_CASE("slurm: partitions give one label each and the partition when it is the only one",
-          "[slurm]") {
+TEST_CASE("slurm text: partitions give one label each and the partition when it is the only one",
+          "[slurm_text]") {
   Cluster c = nodes_ok("NodeName=a Partitions=debug\nNodeName=b Partitions=a,b Reason=x\n");
   CHECK(c.nodes.at(0).labels == Labels{{"slurm.schedmd.com/partition", "debug"},
                                        {"slurm.schedmd.com/partition.debug", "true"}});
@@ -219,8 +212,9 @@ TEST_CASE("slurm: partitions give one label each and the partition when it is th
                                        {"slurm.schedmd.com/partition.b", "true"}});
 }
 
-TEST_CASE("slurm: missing fields leave the defaults; free text and repeated fields are skipped",
-          "[slurm]") {
+TEST_CASE(
+    "slurm text: missing fields leave the defaults; free text and repeated fields are skipped",
+    "[slurm_text]") {
   Cluster c = nodes_ok(
       "NodeName=a\n"
       "NodeName=b CPUTot=8 OS=Linux 6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1\r\n"
@@ -230,7 +224,7 @@ TEST_CASE("slurm: missing fields leave the defaults; free text and repeated fiel
   CHECK(c.nodes.at(1) == Node{"b", 8, 0, 0, {}, 4, 1024 * kMiB});
 }
 
-TEST_CASE("slurm: bad node output names the file, line, column and field", "[slurm]") {
+TEST_CASE("slurm text: bad node output names the file, line, column and field", "[slurm_text]") {
   CHECK(nodes_error("") == "nodes.txt: expected at least one node, found none");
   CHECK(nodes_error(" \n\n") == "nodes.txt: expected at least one node, found none");
   CHECK(nodes_error("No nodes in the system\n") == "nodes.txt:1:1: expected NodeName=, found 'No'");
@@ -254,8 +248,8 @@ TEST_CASE("slurm: bad node output names the file, line, column and field", "[slu
 
 // --- scontrol show topology: hand-written cases ----------------------------
 
-TEST_CASE("slurm: switch labels name the leaf and every level, from Switches= alone too",
-          "[slurm]") {
+TEST_CASE("slurm text: switch labels name the leaf and every level, from Switches= alone too",
+          "[slurm_text]") {
   // topology.conf style: upper switches list only their children, no Level.
   Cluster c = with_topology(named({"n1", "n2", "n3", "n4", "n5"}),
                             "# a comment\n"
@@ -274,7 +268,8 @@ TEST_CASE("slurm: switch labels name the leaf and every level, from Switches= al
   CHECK(c.nodes[4].labels.empty());  // in no switch
 }
 
-TEST_CASE("slurm: the leaf is the lowest switch over a node, whatever its level", "[slurm]") {
+TEST_CASE("slurm text: the leaf is the lowest switch over a node, whatever its level",
+          "[slurm_text]") {
   Cluster c = with_topology(named({"a", "b"}),
                             "SwitchName=top Level=3 Nodes=a,b Switches=s1\n"
                             "SwitchName=s1 Level=1 Nodes=b\n");
@@ -285,7 +280,8 @@ TEST_CASE("slurm: the leaf is the lowest switch over a node, whatever its level"
                                     {"slurm.schedmd.com/switch-level-3", "top"}});
 }
 
-TEST_CASE("slurm: unknown nodes and switches are ignored; existing labels are kept", "[slurm]") {
+TEST_CASE("slurm text: unknown nodes and switches are ignored; existing labels are kept",
+          "[slurm_text]") {
   Cluster cluster = named({"n1", "n2"});
   cluster.nodes[0].labels = {{"rack", "r1"}, {"slurm.schedmd.com/switch", "stale"}};
   Cluster c = with_topology(cluster,
@@ -299,7 +295,8 @@ TEST_CASE("slurm: unknown nodes and switches are ignored; existing labels are ke
   CHECK(with_topology(named({"x"}), "") == named({"x"}));
 }
 
-TEST_CASE("slurm: malformed topology lines are errors with file, line and column", "[slurm]") {
+TEST_CASE("slurm text: malformed topology lines are errors with file, line and column",
+          "[slurm_text]") {
   const Cluster c = named({"n1", "n2", "n3"});
   CHECK(topology_error(c, "SwitchName=s1 Nodes=n1\nNodes=n2\n") ==
         "topology.txt:2:1: expected SwitchName=, found 'Nodes=n2'");
@@ -325,7 +322,7 @@ TEST_CASE("slurm: malformed topology lines are errors with file, line and column
         "topology.txt:2:1: node 'n2' is under two switches at level 0: 's1' (line 1) and 's2'");
 }
 
-TEST_CASE("slurm: a chain of switches deeper than 64 levels is refused", "[slurm]") {
+TEST_CASE("slurm text: a chain of switches deeper than 64 levels is refused", "[slurm_text]") {
   std::string text = "SwitchName=s0 Nodes=n1\n";
   for (int i = 1; i <= 70; ++i) {
     text += "SwitchName=s" + std::to_string(i) + " Switches=s" + std::to_string(i - 1) + "\n";
@@ -342,28 +339,23 @@ int run_shell(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST_CASE("slurm: a live slurmctld's output parses to the same cluster as the fixtures",
-          "[slurm][live]") {
-  if (access("/usr/sbin/slurmctld", X_OK) != 0) JOBSET_SKIP("needs slurmctld (apt-get install slurm-wlm)");
+TEST_CASE("slurm text: a live slurmctld's output parses to the same cluster as the fixtures",
+          "[slurm_text][slurm][root]") {
+  if (access("/usr/sbin/slurmctld", X_OK) != 0)
+    JOBSET_SKIP("needs slurmctld (apt-get install slurm-wlm)");
   if (geteuid() != 0) JOBSET_SKIP("needs root (capture.sh runs slurmctld with SlurmUser=root)");
-  char pattern[] = "/tmp/jobset-slurm-live.XXXXXX";
-  REQUIRE(mkdtemp(pattern) != nullptr);
-  const std::string dir = pattern;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { std::filesystem::remove_all(dir); }
-  } cleanup{dir};
+  const jobset_test::Scratch scratch;
+  const std::string dir = scratch.dir().string();
   // capture.sh bounds each of its waits; the timeout is the last resort.
   const std::string script = std::string(JOBSET_SRCDIR) + "/tests/slurm/capture.sh";
   const int rc = run_shell("timeout -k 5 120 " + script + " " + dir + " >" + dir + "/log 2>&1");
-  INFO(read_file(dir + "/log"));
+  INFO(scratch.read("log"));
   REQUIRE(rc == 0);
   const Cluster from_fixtures =
       parse_captured(fixture("nodes-oneline.txt"), fixture("topology.txt"));
-  CHECK(parse_captured(read_file(dir + "/nodes-oneline.txt"), read_file(dir + "/topology.txt")) ==
+  CHECK(parse_captured(scratch.read("nodes-oneline.txt"), scratch.read("topology.txt")) ==
         from_fixtures);
-  CHECK(parse_captured(read_file(dir + "/nodes.txt"), read_file(dir + "/topology.txt")) ==
-        from_fixtures);
+  CHECK(parse_captured(scratch.read("nodes.txt"), scratch.read("topology.txt")) == from_fixtures);
 }
 
 }  // namespace

@@ -200,7 +200,7 @@ command = ["e"]
 
 }  // namespace
 
-TEST_CASE("plan svg: well-formed XML, with odd label values and keys escaped", "[plan][svg]") {
+TEST_CASE("plan svg: well-formed XML, with odd label values and keys escaped", "[plan_svg]") {
   SECTION("a small plan without islands") {
     const JobSet js = must_load(minimal());
     const std::string svg = plan_to_svg(js, must_plan(js, cluster(2, 4)));
@@ -262,7 +262,7 @@ TEST_CASE("plan svg: well-formed XML, with odd label values and keys escaped", "
 }
 
 TEST_CASE("plan svg: at 64 nodes every node and process appears once, coloured as the legend says",
-          "[plan][svg]") {
+          "[plan_svg]") {
   const JobSet js = must_load(kSixtyFour);
   const Plan plan = must_plan(js, cluster(64, 8, "pool", 4));
   const std::string svg = plan_to_svg(js, plan);
@@ -317,7 +317,7 @@ TEST_CASE("plan svg: at 64 nodes every node and process appears once, coloured a
 
 TEST_CASE(
     "plan svg: 10,000 nodes x 8 in islands of 16 are summarised, small, with the plan's counts",
-    "[plan][svg]") {
+    "[plan_svg]") {
   const JobSet js = must_load(R"(name = "big"
 [[replicated_jobs]]
 name = "train"
@@ -364,7 +364,7 @@ command = ["a"]
   CHECK(colours.at("aux").second == "3200 processes");
 }
 
-TEST_CASE("plan svg: many islands merge so the summary stays bounded", "[plan][svg]") {
+TEST_CASE("plan svg: many islands merge so the summary stays bounded", "[plan_svg]") {
   JobSet js = must_load(minimal());
   js.replicated_jobs[0].exclusive_topology = "host";
   const Plan plan = must_plan(js, cluster(3000, 4, "host", 1, 4));
@@ -375,7 +375,7 @@ TEST_CASE("plan svg: many islands merge so the summary stays bounded", "[plan][s
   CHECK(svg.find("3 groups merged") != std::string::npos);
 }
 
-TEST_CASE("plan svg: the output is deterministic", "[plan][svg]") {
+TEST_CASE("plan svg: the output is deterministic", "[plan_svg]") {
   const JobSet js = must_load(kSixtyFour);
   const Plan plan = must_plan(js, cluster(64, 8, "pool", 4));
   CHECK(plan_to_svg(js, plan) == plan_to_svg(js, plan));
@@ -385,7 +385,7 @@ TEST_CASE("plan svg: the output is deterministic", "[plan][svg]") {
   CHECK(plan_to_svg(small, big).find("summarised: 5000 nodes, 6 processes") != std::string::npos);
 }
 
-TEST_CASE("plan svg: a process tooltip gives its name, rank, node, cores and gpus", "[plan][svg]") {
+TEST_CASE("plan svg: a process tooltip gives its name, rank, node, cores and gpus", "[plan_svg]") {
   JobSet js = must_load(minimal());
   js.replicated_jobs[0].tmpl.resources.gpus = 2;
   Cluster c = cluster(2, 4);

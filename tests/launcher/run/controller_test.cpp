@@ -21,7 +21,7 @@ class Sim {
     INFO(l.diags.to_string());
     REQUIRE(l.js);
     js_ = l.js->jobset;
-    ex_ = std::move(*expand(js_));
+    ex_ = *expand(js_);
     c_ = std::make_unique<Controller>(js_, ex_, o);
     c_->start(now_);
     drain();
@@ -105,15 +105,16 @@ std::string js_text(const std::string& rjobs, const std::string& tail = "") {
   return "name = \"t\"\n" + rjobs + tail;
 }
 
-std::string rjob(const std::string& name, int replicas, int parallelism, const std::string& extra = "",
-                 const std::string& top = "") {
-  return "[[replicated_jobs]]\nname = \"" + name + "\"\nreplicas = " + std::to_string(replicas) + "\n" + top +
-         "[replicated_jobs.template]\ncommand = [\"x\"]\nparallelism = " + std::to_string(parallelism) + "\n" + extra;
+std::string rjob(const std::string& name, int replicas, int parallelism,
+                 const std::string& extra = "", const std::string& top = "") {
+  return "[[replicated_jobs]]\nname = \"" + name + "\"\nreplicas = " + std::to_string(replicas) +
+         "\n" + top + "[replicated_jobs.template]\ncommand = [\"x\"]\nparallelism = " +
+         std::to_string(parallelism) + "\n" + extra;
 }
 
 }  // namespace
 
-TEST_CASE("controller: all processes succeed -> Completed, exit 0") {
+TEST_CASE("controller: all processes succeed -> Completed, exit 0", "[controller]") {
   Sim s(js_text(rjob("w", 2, 2)));
   for (int r = 0; r < 4; ++r) REQUIRE(s.spawned(r));
   s.start_all();
@@ -126,11 +127,12 @@ TEST_CASE("controller: all processes succeed -> Completed, exit 0") {
   CHECK(s.c().status().terminal_state == "Completed");
 }
 
-TEST_CASE("controller: a failed process is retried in place until backoff_limit is exceeded") {
+TEST_CASE("controller: a failed process is retried in place until backoff_limit is exceeded",
+          "[controller]") {
   Sim s(js_text(rjob("w", 1, 2, "backoff_limit = 2\n")));
   s.start_all();
   s.exit(1, 3);
-  CHECK(s.spawns(1) == 2);  // retry 1
+  CHECK(s.spawns(1) == 2);   // retry 1
   CHECK(s.attempt(1) == 0);  // a retry in place is not a JobSet restart
   s.exit(1, 3);
   CHECK(s.spawns(1) == 3);  // retry 2
@@ -139,7 +141,8 @@ TEST_CASE("controller: a failed process is retried in place until backoff_limit 
   REQUIRE(s.c().decided());
   CHECK(s.c().outcome().reason == "FailedJobs");
   CHECK(s.c().outcome().exit_code == 3);
-  CHECK(s.c().outcome().message.find("(BackoffLimitExceeded): Job has reached the specified backoff limit") !=
+  CHECK(s.c().outcome().message.find(
+            "(BackoffLimitExceeded): Job has reached the specified backoff limit") !=
         std::string::npos);
   CHECK_FALSE(s.c().finished());  // rank 0 still runs: it is stopped first
   CHECK(s.killed(s.launch(0)));
@@ -147,7 +150,7 @@ TEST_CASE("controller: a failed process is retried in place until backoff_limit 
   CHECK(s.c().finished());
 }
 
-TEST_CASE("controller: a process killed by a signal fails with 128+signal") {
+TEST_CASE("controller: a process killed by a signal fails with 128+signal", "[controller]") {
   Sim s(js_text(rjob("w", 1, 1, "backoff_limit = 0\n")));
   s.start_all();
   s.exit(0, 0, 9);
@@ -156,9 +159,10 @@ TEST_CASE("controller: a process killed by a signal fails with 128+signal") {
   CHECK(s.c().outcome().message.find("killed by signal 9") != std::string::npos);
 }
 
-TEST_CASE("controller: pod failure policy FailJob, Ignore and Count") {
+TEST_CASE("controller: pod failure policy FailJob, Ignore and Count", "[controller]") {
   std::string pfp =
-      "pod_failure_policy = { rules = [ { action = \"FailJob\", on_exit_codes = { operator = \"In\", values = [42] } },"
+      "pod_failure_policy = { rules = [ { action = \"FailJob\", on_exit_codes = { operator = "
+      "\"In\", values = [42] } },"
       " { action = \"Ignore\", on_exit_codes = { operator = \"In\", values = [143] } },"
       " { action = \"Count\", on_exit_codes = { operator = \"NotIn\", values = [0] } } ] }\n";
   SECTION("FailJob fails the job at once with reason PodFailurePolicy") {
@@ -192,7 +196,8 @@ TEST_CASE("controller: pod failure policy FailJob, Ignore and Count") {
   }
 }
 
-TEST_CASE("controller: without a failure policy the first failed job fails the JobSet") {
+TEST_CASE("controller: without a failure policy the first failed job fails the JobSet",
+          "[controller]") {
   Sim s(js_text(rjob("a", 1, 1, "backoff_limit = 0\n") + rjob("b", 1, 1)));
   s.start_all();
   s.exit(0, 7);
@@ -204,8 +209,10 @@ TEST_CASE("controller: without a failure policy the first failed job fails the J
   CHECK(s.c().status().replicated_jobs[0].failed == 1);
 }
 
-TEST_CASE("controller: the default rule restarts the JobSet while restarts remain") {
-  Sim s(js_text(rjob("a", 1, 1, "backoff_limit = 0\n") + rjob("b", 1, 1), "[failure_policy]\nmax_restarts = 2\n"));
+TEST_CASE("controller: the default rule restarts the JobSet while restarts remain",
+          "[controller]") {
+  Sim s(js_text(rjob("a", 1, 1, "backoff_limit = 0\n") + rjob("b", 1, 1),
+                "[failure_policy]\nmax_restarts = 2\n"));
   s.start_all();
   s.exit(1, 0);  // b succeeds first: it is recreated too
   s.exit(0, 1);
@@ -230,9 +237,10 @@ TEST_CASE("controller: the default rule restarts the JobSet while restarts remai
   CHECK(s.c().finished());
 }
 
-TEST_CASE("controller: BlockingRecreate starts nothing before every old process is gone") {
+TEST_CASE("controller: BlockingRecreate starts nothing before every old process is gone",
+          "[controller]") {
   Sim s(js_text(rjob("w", 1, 2, "backoff_limit = 0\n"),
-               "[failure_policy]\nmax_restarts = 1\nrestart_strategy = \"BlockingRecreate\"\n"));
+                "[failure_policy]\nmax_restarts = 1\nrestart_strategy = \"BlockingRecreate\"\n"));
   s.start_all();
   uint64_t old1 = s.launch(1);
   s.exit(0, 1);
@@ -245,15 +253,20 @@ TEST_CASE("controller: BlockingRecreate starts nothing before every old process 
   CHECK(s.attempt(0) == 1);
 }
 
-TEST_CASE("controller: failure policy rules match reasons, patterns and targets, first match wins") {
+TEST_CASE("controller: failure policy rules match reasons, patterns and targets, first match wins",
+          "[controller]") {
   std::string rules =
       "[failure_policy]\nmax_restarts = 0\n"
-      "[[failure_policy.rules]]\nname = \"onlyB\"\naction = \"FailJobSet\"\ntarget_replicated_jobs = [\"b\"]\n"
-      "[[failure_policy.rules]]\nname = \"deadline\"\naction = \"RestartJobSetAndIgnoreMaxRestarts\"\n"
+      "[[failure_policy.rules]]\nname = \"onlyB\"\naction = \"FailJobSet\"\ntarget_replicated_jobs "
+      "= [\"b\"]\n"
+      "[[failure_policy.rules]]\nname = \"deadline\"\naction = "
+      "\"RestartJobSetAndIgnoreMaxRestarts\"\n"
       "on_job_failure_message_patterns = [\"active longer than specified deadline\"]\n"
       "[[failure_policy.rules]]\nname = \"pfp\"\naction = \"RestartJobSetAndIgnoreMaxRestarts\"\n"
       "on_job_failure_reasons = [\"PodFailurePolicy\"]\n";
-  std::string pfp = "pod_failure_policy = { rules = [ { action = \"FailJob\", on_exit_codes = { values = [42] } } ] }\n";
+  std::string pfp =
+      "pod_failure_policy = { rules = [ { action = \"FailJob\", on_exit_codes = { values = [42] } "
+      "} ] }\n";
   std::string a = rjob("a", 1, 1, "backoff_limit = 0\nactive_deadline_seconds = 10\n" + pfp);
   std::string b = rjob("b", 1, 1, "backoff_limit = 0\n");
   SECTION("target rule: b fails -> FailJobSet") {
@@ -261,7 +274,8 @@ TEST_CASE("controller: failure policy rules match reasons, patterns and targets,
     s.start_all();
     s.exit(1, 2);
     REQUIRE(s.c().decided());
-    CHECK(s.c().outcome().message.find("failure policy rule onlyB: FailJobSet") != std::string::npos);
+    CHECK(s.c().outcome().message.find("failure policy rule onlyB: FailJobSet") !=
+          std::string::npos);
   }
   SECTION("reason rule: a fails with PodFailurePolicy -> restart ignoring max_restarts") {
     Sim s(js_text(a + b, rules));
@@ -283,7 +297,9 @@ TEST_CASE("controller: failure policy rules match reasons, patterns and targets,
     CHECK(s.c().status().restarts == 1);
     CHECK_FALSE(s.c().decided());
   }
-  SECTION("no rule matches (a fails by backoff): default RestartJobSet, which counts: max 0 -> ReachedMaxRestarts") {
+  SECTION(
+      "no rule matches (a fails by backoff): default RestartJobSet, which counts: max 0 -> "
+      "ReachedMaxRestarts") {
     Sim s(js_text(a + b, rules));
     s.start_all();
     s.exit(0, 3);
@@ -292,10 +308,13 @@ TEST_CASE("controller: failure policy rules match reasons, patterns and targets,
   }
 }
 
-TEST_CASE("controller: the earliest failed job decides") {
-  std::string rules = "[failure_policy]\nmax_restarts = 5\n"
-                      "[[failure_policy.rules]]\nname = \"b\"\naction = \"FailJobSet\"\ntarget_replicated_jobs = [\"b\"]\n";
-  Sim s(js_text(rjob("a", 1, 1, "backoff_limit = 0\n") + rjob("b", 1, 1, "backoff_limit = 0\n"), rules));
+TEST_CASE("controller: the earliest failed job decides", "[controller]") {
+  std::string rules =
+      "[failure_policy]\nmax_restarts = 5\n"
+      "[[failure_policy.rules]]\nname = \"b\"\naction = \"FailJobSet\"\ntarget_replicated_jobs = "
+      "[\"b\"]\n";
+  Sim s(js_text(rjob("a", 1, 1, "backoff_limit = 0\n") + rjob("b", 1, 1, "backoff_limit = 0\n"),
+                rules));
   s.start_all();
   s.now() = 101;
   s.exit(0, 1);  // a fails first: default rule restarts everything
@@ -303,8 +322,10 @@ TEST_CASE("controller: the earliest failed job decides") {
   CHECK_FALSE(s.c().decided());
 }
 
-TEST_CASE("controller: RestartJob restarts only the failed job") {
-  std::string rules = "[failure_policy]\nmax_restarts = 1\n[[failure_policy.rules]]\nname = \"r\"\naction = \"RestartJob\"\n";
+TEST_CASE("controller: RestartJob restarts only the failed job", "[controller]") {
+  std::string rules =
+      "[failure_policy]\nmax_restarts = 1\n[[failure_policy.rules]]\nname = \"r\"\naction = "
+      "\"RestartJob\"\n";
   Sim s(js_text(rjob("w", 2, 1, "backoff_limit = 0\n"), rules));
   s.start_all();
   s.exit(1, 1);
@@ -317,9 +338,9 @@ TEST_CASE("controller: RestartJob restarts only the failed job") {
   CHECK(s.c().outcome().reason == "ReachedMaxRestarts");
 }
 
-TEST_CASE("controller: success policy Any on targets stops the rest and succeeds") {
+TEST_CASE("controller: success policy Any on targets stops the rest and succeeds", "[controller]") {
   Sim s(js_text(rjob("driver", 1, 1) + rjob("workers", 2, 2),
-               "[success_policy]\noperator = \"Any\"\ntarget_replicated_jobs = [\"driver\"]\n"));
+                "[success_policy]\noperator = \"Any\"\ntarget_replicated_jobs = [\"driver\"]\n"));
   s.start_all();
   s.exit(1, 0);  // a worker finishing is not enough
   CHECK_FALSE(s.c().decided());
@@ -333,9 +354,10 @@ TEST_CASE("controller: success policy Any on targets stops the rest and succeeds
   CHECK(s.c().outcome().exit_code == 0);
 }
 
-TEST_CASE("controller: success policy All on targets waits for every job of the targets") {
+TEST_CASE("controller: success policy All on targets waits for every job of the targets",
+          "[controller]") {
   Sim s(js_text(rjob("ps", 1, 1) + rjob("workers", 2, 1),
-               "[success_policy]\noperator = \"All\"\ntarget_replicated_jobs = [\"workers\"]\n"));
+                "[success_policy]\noperator = \"All\"\ntarget_replicated_jobs = [\"workers\"]\n"));
   s.start_all();
   s.exit(1, 0);
   CHECK_FALSE(s.c().decided());
@@ -344,8 +366,10 @@ TEST_CASE("controller: success policy All on targets waits for every job of the 
   CHECK(s.killed(s.launch(0)));  // the parameter server never exits by itself
 }
 
-TEST_CASE("controller: startup_policy InOrder starts a replicated job when the one before is Ready") {
-  Sim s(js_text(rjob("a", 1, 2) + rjob("b", 1, 1), "[startup_policy]\nstartup_policy_order = \"InOrder\"\n"));
+TEST_CASE("controller: startup_policy InOrder starts a replicated job when the one before is Ready",
+          "[controller]") {
+  Sim s(js_text(rjob("a", 1, 2) + rjob("b", 1, 1),
+                "[startup_policy]\nstartup_policy_order = \"InOrder\"\n"));
   CHECK(s.spawned(0));
   CHECK(s.spawned(1));
   CHECK_FALSE(s.spawned(2));
@@ -355,9 +379,11 @@ TEST_CASE("controller: startup_policy InOrder starts a replicated job when the o
   CHECK(s.spawned(2));
 }
 
-TEST_CASE("controller: depends_on Complete waits for success, Ready for start") {
-  Sim s(js_text(rjob("init", 1, 1) + rjob("ready", 1, 1, "", "depends_on = [{ name = \"init\", status = \"Ready\" }]\n") +
-               rjob("after", 1, 1, "", "depends_on = [{ name = \"init\", status = \"Complete\" }]\n")));
+TEST_CASE("controller: depends_on Complete waits for success, Ready for start", "[controller]") {
+  Sim s(js_text(
+      rjob("init", 1, 1) +
+      rjob("ready", 1, 1, "", "depends_on = [{ name = \"init\", status = \"Ready\" }]\n") +
+      rjob("after", 1, 1, "", "depends_on = [{ name = \"init\", status = \"Complete\" }]\n")));
   CHECK(s.spawned(0));
   CHECK_FALSE(s.spawned(1));
   CHECK_FALSE(s.spawned(2));
@@ -368,7 +394,8 @@ TEST_CASE("controller: depends_on Complete waits for success, Ready for start") 
   CHECK(s.spawned(2));
 }
 
-TEST_CASE("controller: parallelism below completions runs a job's indexes in waves") {
+TEST_CASE("controller: parallelism below completions runs a job's indexes in waves",
+          "[controller]") {
   Sim s(js_text(rjob("w", 1, 2, "completions = 5\n")));
   CHECK(s.spawned(0));
   CHECK(s.spawned(1));
@@ -379,19 +406,22 @@ TEST_CASE("controller: parallelism below completions runs a job's indexes in wav
   CHECK_FALSE(s.spawned(3));
 }
 
-TEST_CASE("controller: active_deadline_seconds fails the job with DeadlineExceeded") {
+TEST_CASE("controller: active_deadline_seconds fails the job with DeadlineExceeded",
+          "[controller]") {
   Sim s(js_text(rjob("w", 1, 1, "active_deadline_seconds = 5\n")));
   s.start_all();
   s.tick(104);
   CHECK_FALSE(s.c().decided());
   s.tick(105);
   REQUIRE(s.c().decided());
-  CHECK(s.c().outcome().message.find("(DeadlineExceeded): Job was active longer than specified deadline") !=
+  CHECK(s.c().outcome().message.find(
+            "(DeadlineExceeded): Job was active longer than specified deadline") !=
         std::string::npos);
   CHECK(s.c().outcome().exit_code == 124);
 }
 
-TEST_CASE("controller: a spawn failure is a failure with exit code 127 and the policies apply") {
+TEST_CASE("controller: a spawn failure is a failure with exit code 127 and the policies apply",
+          "[controller]") {
   Sim s(js_text(rjob("w", 1, 1, "backoff_limit = 1\n")));
   s.c().process_spawn_failed(s.launch(0), "spawn t-w-0-0: ./nope: No such file or directory", 100);
   CHECK(s.c().take_actions().size() >= 1);  // a retry
@@ -402,7 +432,8 @@ TEST_CASE("controller: a spawn failure is a failure with exit code 127 and the p
   CHECK(f.c().outcome().message.find("./nope: No such file or directory") != std::string::npos);
 }
 
-TEST_CASE("controller: interrupt stops everything, exit 128+signal; timeout exits 124") {
+TEST_CASE("controller: interrupt stops everything, exit 128+signal; timeout exits 124",
+          "[controller]") {
   Sim s(js_text(rjob("w", 1, 2)));
   s.start_all();
   s.interrupt(2);
@@ -417,7 +448,7 @@ TEST_CASE("controller: interrupt stops everything, exit 128+signal; timeout exit
   CHECK(t.c().outcome().exit_code == 124);
 }
 
-TEST_CASE("controller: events of an old instance are ignored") {
+TEST_CASE("controller: events of an old instance are ignored", "[controller]") {
   Sim s(js_text(rjob("w", 1, 1, "backoff_limit = 0\n"), "[failure_policy]\nmax_restarts = 1\n"));
   s.start_all();
   uint64_t old = s.launch(0);
@@ -429,7 +460,7 @@ TEST_CASE("controller: events of an old instance are ignored") {
   CHECK(s.c().rank_of(99999) == -1);
 }
 
-TEST_CASE("controller: --max-restarts overrides the file") {
+TEST_CASE("controller: --max-restarts overrides the file", "[controller]") {
   ControllerOptions o;
   o.max_restarts = 1;
   Sim s(js_text(rjob("w", 1, 1, "backoff_limit = 0\n")), o);
@@ -444,14 +475,19 @@ TEST_CASE("controller: --max-restarts overrides the file") {
   CHECK(p.c().status().restarts == 1);
 }
 
-TEST_CASE("controller: a JobSet with no processes completes at once") {
+TEST_CASE("controller: a JobSet with no processes completes at once", "[controller]") {
   Sim s(js_text(rjob("w", 0, 1)));
   REQUIRE(s.c().finished());
   CHECK(s.c().outcome().success);
 }
 
-TEST_CASE("controller: a lost node fails its processes with DisruptionTarget, which on_pod_conditions match") {
-  std::string ignore = "pod_failure_policy = { rules = [ { action = \"Ignore\", on_pod_conditions = [{ type = \"DisruptionTarget\" }] } ] }\n";
+TEST_CASE(
+    "controller: a lost node fails its processes with DisruptionTarget, which on_pod_conditions "
+    "match",
+    "[controller]") {
+  std::string ignore =
+      "pod_failure_policy = { rules = [ { action = \"Ignore\", on_pod_conditions = [{ type = "
+      "\"DisruptionTarget\" }] } ] }\n";
   Sim s(js_text(rjob("w", 1, 2, "backoff_limit = 0\n" + ignore)));
   s.start_all();
   s.c().process_lost(s.launch(1), "node sim2 lost", 100);

@@ -4,10 +4,10 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <string>
 #include <vector>
+
+#include "tests/scratch.hpp"
 
 using namespace jobset::launcher;
 
@@ -33,7 +33,8 @@ double fixed_time() { return 1795881600.25; }  // 2026-11-28T16:00:00.250Z
 
 }  // namespace
 
-TEST_CASE("output: untagged lines pass through unchanged, stdout and stderr apart") {
+TEST_CASE("output sink: untagged lines pass through unchanged, stdout and stderr apart",
+          "[output_sink]") {
   Capture c;
   OutputSink sink({}, c.writer(), fixed_time);
   REQUIRE(sink.write("js-w-0-0", 0, 1, "a\nb\n").ok());
@@ -43,7 +44,8 @@ TEST_CASE("output: untagged lines pass through unchanged, stdout and stderr apar
   CHECK(c.on(2) == "err\n");
 }
 
-TEST_CASE("output: --tag-output prefixes every line, a partial last line gets its newline") {
+TEST_CASE("output sink: --tag-output prefixes every line, a partial last line gets its newline",
+          "[output_sink]") {
   Capture c;
   OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), fixed_time);
   REQUIRE(sink.write("js-w-0-1", 0, 1, "one\ntwo\n").ok());
@@ -51,14 +53,16 @@ TEST_CASE("output: --tag-output prefixes every line, a partial last line gets it
   CHECK(c.on(1) == "[js-w-0-1] one\n[js-w-0-1] two\n[js-w-0-1] end\n");
 }
 
-TEST_CASE("output: --timestamp-output prefixes the UTC time with milliseconds") {
+TEST_CASE("output sink: --timestamp-output prefixes the UTC time with milliseconds",
+          "[output_sink]") {
   Capture c;
   OutputSink sink({.tag = true, .timestamp = true, .dir = ""}, c.writer(), fixed_time);
   REQUIRE(sink.write("p", 0, 1, "x\n").ok());
   CHECK(c.on(1) == "2026-11-28T16:00:00.250Z [p] x\n");
 }
 
-TEST_CASE("output: the status line is erased before output and drawn again after") {
+TEST_CASE("output sink: the status line is erased before output and drawn again after",
+          "[output_sink]") {
   Capture c;
   OutputSink sink({}, c.writer(), fixed_time);
   sink.set_status_line("status 1", 2);
@@ -66,31 +70,24 @@ TEST_CASE("output: the status line is erased before output and drawn again after
   sink.message("jobset: note\n");
   sink.flush();
   std::vector<std::pair<int, std::string>> expected = {
-      {2, "status 1"}, {2, "\r\033[K"}, {1, "line\n"}, {2, "status 1"},
+      {2, "status 1"}, {2, "\r\033[K"},       {1, "line\n"},   {2, "status 1"},
       {2, "\r\033[K"}, {2, "jobset: note\n"}, {2, "status 1"}, {2, "\r\033[K"}};
   CHECK(c.writes == expected);
 }
 
-TEST_CASE("output: --output-dir writes one file per process, stream and attempt") {
-  char tmpl[] = "/tmp/jobset-out-XXXXXX";
-  std::filesystem::path dir = mkdtemp(tmpl);
+TEST_CASE("output sink: --output-dir writes one file per process, stream and attempt",
+          "[output_sink]") {
+  jobset_test::Scratch dir;
   {
-    OutputSink sink({.dir = (dir / "sub").string()}, write_all, fixed_time);
+    OutputSink sink({.dir = dir.path("sub")}, write_all, fixed_time);
     REQUIRE(sink.write("js-w-0-0", 0, 1, "first\n").ok());
     REQUIRE(sink.write("js-w-0-0", 1, 1, "second\n").ok());
     REQUIRE(sink.write("js-w-0-0", 1, 2, "oops\n").ok());
     REQUIRE(sink.write("js-w-0-0", 1, 1, "more\n").ok());
   }
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream f(p);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  };
-  CHECK(slurp(dir / "sub/js-w-0-0.0.out") == "first\n");
-  CHECK(slurp(dir / "sub/js-w-0-0.1.out") == "second\nmore\n");
-  CHECK(slurp(dir / "sub/js-w-0-0.1.err") == "oops\n");
-  std::filesystem::remove_all(dir);
+  CHECK(dir.read("sub/js-w-0-0.0.out") == "first\n");
+  CHECK(dir.read("sub/js-w-0-0.1.out") == "second\nmore\n");
+  CHECK(dir.read("sub/js-w-0-0.1.err") == "oops\n");
   OutputSink bad({.dir = "/proc/no/such/dir"}, write_all, fixed_time);
   auto s = bad.write("p", 0, 1, "x\n");
   REQUIRE_FALSE(s.ok());

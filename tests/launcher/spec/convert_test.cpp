@@ -1,7 +1,6 @@
 // `jobset convert`: the TOML it writes reads back to the same model, for
 // every example and for strings that need escaping.
 #include "launcher/spec/toml_writer.hpp"
-
 #include "tests/launcher/test_util.hpp"
 
 using namespace jobset::launcher;
@@ -21,9 +20,10 @@ void check_round_trip(const JobSet& original) {
 
 }  // namespace
 
-TEST_CASE("convert: every example survives YAML/TOML -> TOML -> model unchanged") {
-  for (const char* name : {"multislice.yaml", "multislice.toml", "driver-workers.toml", "failure-policy.toml",
-                           "depends-on.toml", "coordinator.toml", "pytorch-ddp/ddp.toml", "mpi-hello/hello.toml"}) {
+TEST_CASE("convert: every example survives YAML/TOML -> TOML -> model unchanged", "[convert]") {
+  for (const char* name :
+       {"multislice.yaml", "multislice.toml", "driver-workers.toml", "failure-policy.toml",
+        "depends-on.toml", "coordinator.toml", "pytorch-ddp/ddp.toml", "mpi-hello/hello.toml"}) {
     SECTION(name) {
       std::string text = example(name);
       auto l = load(text, guess_format(name, text));
@@ -34,18 +34,20 @@ TEST_CASE("convert: every example survives YAML/TOML -> TOML -> model unchanged"
   }
 }
 
-TEST_CASE("convert: the YAML's meaning is kept, ignored fields listed in a comment") {
+TEST_CASE("convert: the YAML's meaning is kept, ignored fields listed in a comment", "[convert]") {
   auto yaml = load_yaml(example("multislice.yaml"));
   REQUIRE(yaml.js);
   std::string toml = to_toml(yaml.js->jobset, yaml.js->ignored);
-  CHECK(toml.find("#   spec.replicatedJobs[0].template.spec.template.spec.hostNetwork\n") != std::string::npos);
+  CHECK(toml.find("#   spec.replicatedJobs[0].template.spec.template.spec.hostNetwork\n") !=
+        std::string::npos);
   CHECK(toml.find("exclusive_topology = \"cloud.google.com/gke-nodepool\"") != std::string::npos);
   auto back = load(toml);
   REQUIRE(back.js);
   CHECK(back.js->jobset == yaml.js->jobset);
 }
 
-TEST_CASE("convert: strings with quotes, newlines, control characters and UTF-8 are escaped") {
+TEST_CASE("convert: strings with quotes, newlines, control characters and UTF-8 are escaped",
+          "[convert]") {
   auto l = load(minimal());
   REQUIRE(l.js);
   JobSet js = l.js->jobset;
@@ -62,7 +64,7 @@ TEST_CASE("convert: strings with quotes, newlines, control characters and UTF-8 
   check_round_trip(js);
 }
 
-TEST_CASE("convert: defaults are left out of the output") {
+TEST_CASE("convert: defaults are left out of the output", "[convert]") {
   auto l = load(minimal());
   REQUIRE(l.js);
   std::string toml = to_toml(l.js->jobset);

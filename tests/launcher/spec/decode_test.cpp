@@ -166,7 +166,7 @@ pod_failure_policy = { rules = [
 
 }  // namespace
 
-TEST_CASE("decode: the multislice example gives the same model from YAML and TOML") {
+TEST_CASE("decode: the multislice example gives the same model from YAML and TOML", "[decode]") {
   auto yaml = load_yaml(example("multislice.yaml"));
   auto toml = load(example("multislice.toml"));
   INFO(yaml.diags.to_string() << toml.diags.to_string());
@@ -185,7 +185,7 @@ TEST_CASE("decode: the multislice example gives the same model from YAML and TOM
   CHECK(js.replicated_jobs[0].tmpl.node_selector.at("cloud.google.com/gke-tpu-topology") == "2x4");
 }
 
-TEST_CASE("decode: every Kubernetes field maps to its TOML twin") {
+TEST_CASE("decode: every Kubernetes field maps to its TOML twin", "[decode]") {
   auto yaml = load_yaml(kFullYaml);
   auto toml = load(kFullToml);
   INFO(yaml.diags.to_string() << toml.diags.to_string());
@@ -194,23 +194,27 @@ TEST_CASE("decode: every Kubernetes field maps to its TOML twin") {
   CHECK(yaml.js->jobset == toml.js->jobset);
   const JobSet& js = yaml.js->jobset;
   const JobTemplate& w = js.replicated_jobs[1].tmpl;
-  CHECK(w.resources.cpus == Approx(0.5));  // from requests: no cpu limit
+  CHECK(w.resources.cpus == Approx(0.5));   // from requests: no cpu limit
   CHECK(w.resources.memory == 16LL << 30);  // the limit wins over the request
   CHECK(w.resources.gpus == 2);
-  CHECK(js.replicated_jobs[1].exclusive_topology == "cloud.google.com/gke-nodepool");  // wins over the JobSet's
+  CHECK(js.replicated_jobs[1].exclusive_topology ==
+        "cloud.google.com/gke-nodepool");  // wins over the JobSet's
   CHECK(js.failure_policy->rules[1].name == "failurePolicyRule1");
   CHECK(js.replicated_jobs[0].tmpl.env.at("LEVEL") == "3");
 }
 
-TEST_CASE("decode: Kubernetes-only fields are listed once as ignored") {
+TEST_CASE("decode: Kubernetes-only fields are listed once as ignored", "[decode]") {
   auto yaml = load_yaml(kFullYaml);
   REQUIRE(yaml.js);
   const auto& ignored = yaml.js->ignored;
-  auto has = [&](const std::string& s) { return std::find(ignored.begin(), ignored.end(), s) != ignored.end(); };
+  auto has = [&](const std::string& s) {
+    return std::find(ignored.begin(), ignored.end(), s) != ignored.end();
+  };
   CHECK(has("metadata.namespace"));
   CHECK(has("spec.replicatedJobs[0].template.spec.template.spec.containers[0].image"));
   CHECK(has("spec.replicatedJobs[1].template.spec.template.spec.hostNetwork"));
-  CHECK(has("spec.replicatedJobs[1].template.spec.podFailurePolicy.rules[0].onExitCodes.containerName"));
+  CHECK(has(
+      "spec.replicatedJobs[1].template.spec.podFailurePolicy.rules[0].onExitCodes.containerName"));
   std::vector<const Diagnostic*> notes;
   for (const auto& d : yaml.diags.all())
     if (d.message.find("Kubernetes-only") != std::string::npos) notes.push_back(&d);
@@ -221,7 +225,7 @@ TEST_CASE("decode: Kubernetes-only fields are listed once as ignored") {
   CHECK(sidecar->path == "spec.replicatedJobs[1].template.spec.template.spec.containers[1]");
 }
 
-TEST_CASE("decode: YAML errors carry the YAML position and path") {
+TEST_CASE("decode: YAML errors carry the YAML position and path", "[decode]") {
   std::string y = kFullYaml;
   y.replace(y.find("replicas: 3"), 11, "replicas: -3");
   auto l = load_yaml(y);
@@ -232,34 +236,42 @@ TEST_CASE("decode: YAML errors carry the YAML position and path") {
   auto q = load_yaml(quoted);
   REQUIRE_ERROR_AT(q, "found string \"3\"", 51, 15, "spec.replicatedJobs[1].replicas");
   std::string target = kFullYaml;
-  target.replace(target.find("targetReplicatedJobs: [workers]"), 31, "targetReplicatedJobs: [wrkers]");
+  target.replace(target.find("targetReplicatedJobs: [workers]"), 31,
+                 "targetReplicatedJobs: [wrkers]");
   auto t = load_yaml(target);
   REQUIRE_ERROR_AT(t, "found \"wrkers\"; did you mean \"workers\"?", 17, 28,
                    "spec.successPolicy.targetReplicatedJobs[0]");
 }
 
-TEST_CASE("decode: a YAML syntax error names its line and column") {
-  auto l = load_yaml("apiVersion: jobset.x-k8s.io/v1alpha2\nkind: JobSet\nspec:\n  replicatedJobs: [a\n");
+TEST_CASE("decode: a YAML syntax error names its line and column", "[decode]") {
+  auto l = load_yaml(
+      "apiVersion: jobset.x-k8s.io/v1alpha2\nkind: JobSet\nspec:\n  replicatedJobs: [a\n");
   REQUIRE_FALSE(l.js);
   REQUIRE(l.diags.all().size() == 1);
   CHECK(l.diags.all()[0].message.find("YAML syntax:") == 0);
   CHECK(l.diags.all()[0].mark.line >= 4);
 }
 
-TEST_CASE("decode: a manifest that is not a JobSet is refused") {
+TEST_CASE("decode: a manifest that is not a JobSet is refused", "[decode]") {
   auto deploy = load_yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n");
-  REQUIRE_ERROR_AT(deploy, "expected a Kubernetes JobSet (kind: JobSet), found 'Deployment'", 2, 7, "kind");
-  auto version = load_yaml("apiVersion: jobset.x-k8s.io/v1alpha1\nkind: JobSet\nmetadata:\n  name: a\n");
-  REQUIRE_ERROR_AT(version, "expected \"jobset.x-k8s.io/v1alpha2\", found 'jobset.x-k8s.io/v1alpha1'", 1, 13, "apiVersion");
+  REQUIRE_ERROR_AT(deploy, "expected a Kubernetes JobSet (kind: JobSet), found 'Deployment'", 2, 7,
+                   "kind");
+  auto version =
+      load_yaml("apiVersion: jobset.x-k8s.io/v1alpha1\nkind: JobSet\nmetadata:\n  name: a\n");
+  REQUIRE_ERROR_AT(version,
+                   "expected \"jobset.x-k8s.io/v1alpha2\", found 'jobset.x-k8s.io/v1alpha1'", 1, 13,
+                   "apiVersion");
   auto plain = load_yaml("name: x\nreplicated_jobs: []\n");
-  REQUIRE_ERROR_AT(plain, "expected a Kubernetes JobSet (apiVersion: jobset.x-k8s.io/v1alpha2, kind: JobSet)", 1, 1, "");
+  REQUIRE_ERROR_AT(
+      plain, "expected a Kubernetes JobSet (apiVersion: jobset.x-k8s.io/v1alpha2, kind: JobSet)", 1,
+      1, "");
   auto toml = load("[server]\nport = 80\n");
   REQUIRE_ERROR_AT(toml, "this is not a JobSet", 1, 1, "");
   auto two = load_yaml(std::string(kFullYaml) + "---\n" + kFullYaml);
   REQUIRE_ERROR_AT(two, "expected one YAML document, found 2", 94, 1, "");
 }
 
-TEST_CASE("decode: Kubernetes quantities") {
+TEST_CASE("decode: Kubernetes quantities", "[decode]") {
   CHECK(parse_cpu_quantity("2") == 2.0);
   CHECK(parse_cpu_quantity("250m") == 0.25);
   CHECK(parse_cpu_quantity("1.5") == 1.5);
@@ -272,6 +284,7 @@ TEST_CASE("decode: Kubernetes quantities") {
   CHECK_FALSE(parse_memory_quantity("12 apples"));
   CHECK_FALSE(parse_memory_quantity("99999999Pi"));
   auto bad = load(minimal("resources = { memory = \"lots\" }\n"));
-  REQUIRE_ERROR_AT(bad, "expected bytes or a quantity such as \"16Gi\" or \"512M\", found string \"lots\"", 8, 24,
-                   "replicated_jobs[0].template.resources.memory");
+  REQUIRE_ERROR_AT(
+      bad, "expected bytes or a quantity such as \"16Gi\" or \"512M\", found string \"lots\"", 8,
+      24, "replicated_jobs[0].template.resources.memory");
 }

@@ -48,7 +48,8 @@ pod_index = 2
 
 }  // namespace
 
-TEST_CASE("expand: the multislice example gives 4 replicas x 2 processes with stable names") {
+TEST_CASE("expand: the multislice example gives 4 replicas x 2 processes with stable names",
+          "[expand]") {
   JobSet js = must_load(example("multislice.yaml"), Format::kYaml);
   Expansion ex = must_expand(js);
   REQUIRE(ex.processes.size() == 8);
@@ -67,7 +68,7 @@ TEST_CASE("expand: the multislice example gives 4 replicas x 2 processes with st
   CHECK(fqdn(js, ex.processes[5]) == "multislice-workers-2-1.multislice");
 }
 
-TEST_CASE("expand: ranks and global indexes run across replicated jobs in file order") {
+TEST_CASE("expand: ranks and global indexes run across replicated jobs in file order", "[expand]") {
   JobSet js = must_load(kDriverWorkers);
   Expansion ex = must_expand(js);
   REQUIRE(ex.processes.size() == 7);
@@ -93,7 +94,7 @@ TEST_CASE("expand: ranks and global indexes run across replicated jobs in file o
   CHECK(ex.processes[6].name == "dw-workers-1-2");
 }
 
-TEST_CASE("expand: replicas 0 gives no processes and keeps the others' ranks") {
+TEST_CASE("expand: replicas 0 gives no processes and keeps the others' ranks", "[expand]") {
   std::string text = kDriverWorkers;
   text.replace(text.find("replicas = 2"), 12, "replicas = 0");
   text.erase(text.find("[coordinator]"));
@@ -103,12 +104,13 @@ TEST_CASE("expand: replicas 0 gives no processes and keeps the others' ranks") {
   CHECK(ex.processes[0].name == "dw-driver-0-0");
   CHECK(ex.rjobs[1].processes == 0);
   CHECK(ex.total_jobs == 1);
-  auto all_zero = must_load("name = \"z\"\n[[replicated_jobs]]\nname = \"a\"\nreplicas = 0\n"
-                            "[replicated_jobs.template]\ncommand = [\"x\"]\n");
+  auto all_zero = must_load(
+      "name = \"z\"\n[[replicated_jobs]]\nname = \"a\"\nreplicas = 0\n"
+      "[replicated_jobs.template]\ncommand = [\"x\"]\n");
   CHECK(must_expand(all_zero).processes.empty());
 }
 
-TEST_CASE("expand: groups number their jobs across replicated jobs") {
+TEST_CASE("expand: groups number their jobs across replicated jobs", "[expand]") {
   JobSet js = must_load(R"(name = "g"
 [[replicated_jobs]]
 name = "a"
@@ -145,14 +147,14 @@ command = ["x"]
   CHECK(ex.processes[2].job_group_index == 0);
 }
 
-TEST_CASE("expand: completions sets the processes of a job and its indexes") {
+TEST_CASE("expand: completions sets the processes of a job and its indexes", "[expand]") {
   JobSet js = must_load(minimal("completions = 5\n"));
   Expansion ex = must_expand(js);
   CHECK(ex.processes.size() == 10);
   CHECK(ex.processes.back().name == "js-workers-1-4");
 }
 
-TEST_CASE("expand: too many processes are refused before any is made") {
+TEST_CASE("expand: too many processes are refused before any is made", "[expand]") {
   JobSet js = must_load(minimal());
   auto ex = expand(js, 5);
   REQUIRE_FALSE(ex.ok());
@@ -160,7 +162,7 @@ TEST_CASE("expand: too many processes are refused before any is made") {
   CHECK(count_processes(js) == 6);
 }
 
-TEST_CASE("expand: exhaustive over small shapes: ranks are dense and names unique") {
+TEST_CASE("expand: exhaustive over small shapes: ranks are dense and names unique", "[expand]") {
   for (int a = 0; a <= 3; ++a)
     for (int pa = 1; pa <= 3; ++pa)
       for (int b = 0; b <= 3; ++b)
@@ -184,8 +186,8 @@ TEST_CASE("expand: exhaustive over small shapes: ranks are dense and names uniqu
             int per = p.rjob == 0 ? pa : pb;
             CHECK(p.role_rank == p.job_index * per + p.pod_index);
             CHECK(p.job_global_index == (p.rjob == 0 ? 0 : a) + p.job_index);
-            CHECK(p.name == std::string("s-") + (p.rjob == 0 ? "a" : "b") + "-" + std::to_string(p.job_index) +
-                                "-" + std::to_string(p.pod_index));
+            CHECK(p.name == std::string("s-") + (p.rjob == 0 ? "a" : "b") + "-" +
+                                std::to_string(p.job_index) + "-" + std::to_string(p.pod_index));
             names.insert(p.name);
           }
           CHECK(names.size() == ex.processes.size());
