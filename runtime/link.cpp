@@ -161,7 +161,7 @@ DaemonListener::DaemonListener(event_base* base, std::string key, std::string ho
 
 Result<std::unique_ptr<DaemonListener>> DaemonListener::create(event_base* base,
                                                                std::string key_bytes,
-                                                               std::string bind_addr) {
+                                                               const std::string& bind_addr) {
   sockaddr_storage ss{};
   int len = sizeof ss;
   if (evutil_parse_sockaddr_port(bind_addr.c_str(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {

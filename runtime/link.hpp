@@ -79,7 +79,7 @@ class DaemonListener {
  public:
   // Listens on bind_addr:0 (default 127.0.0.1), never a wildcard address.
   static Result<std::unique_ptr<DaemonListener>> create(event_base* base, std::string key_bytes,
-                                                        std::string bind_addr = "127.0.0.1");
+                                                        const std::string& bind_addr = "127.0.0.1");
   DaemonListener(const DaemonListener&) = delete;
   DaemonListener& operator=(const DaemonListener&) = delete;
   // Stops listening and drops connections still in their handshake.

@@ -194,6 +194,7 @@ std::string plan_to_text(const JobSet& js, const Plan& plan) {
     return line + "\n";
   };
   std::vector<std::string> header;
+  header.reserve(columns.size());
   for (const auto& c : columns) header.push_back(c.first);
   o << "\n" << pad("RANK", 8) << pad("NAME", name_w + 2) << pad("JOB", 6) << pad("POD", 6)
     << pad("NODE", node_w + 2) << (islands ? pad("ISLAND", island_w + 2) : "") << row_end(header);

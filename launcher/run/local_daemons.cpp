@@ -73,6 +73,7 @@ Result<Starting> fork_daemon(const std::vector<std::string>& args, const std::st
     return Error("cannot hand the key to jobsetd");
   }
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = ::fork();
