@@ -80,7 +80,7 @@ TEST_CASE("run: output to a full disk fails the run with a message, not exit 0",
 TEST_CASE("run: Ctrl-Z (SIGTSTP) stops every process and the launcher; SIGCONT continues them all",
           "[run]") {
   Scratch s;
-  Launch r(s, {"run", "-n", "2", "sh", "-c", "sleep 2; echo done-$RANK"});
+  Launch r(s, {"run", "-n", "2", "sh", "-c", "sleep 6; echo done-$RANK"});
   INFO(r.report());
   REQUIRE(eventually(20, [&] { return ranks_of(r).size() >= 2; }));
   r.signal(SIGTSTP);
