@@ -553,14 +553,12 @@ void Controller::tick(double now) {
 }
 
 void Controller::interrupt(int signo, double now) {
-  if (outcome_) return;
   if (signo == 0)
-    decide(Outcome{false, "Timeout", "--timeout expired; every process was stopped", 124}, now);
+    stop("Timeout", "--timeout expired; every process was stopped", 124, now);
   else
-    decide(Outcome{false, "Interrupted",
-                   "interrupted by signal " + std::to_string(signo) + "; every process was stopped",
-                   128 + signo},
-           now);
+    stop("Interrupted",
+         "interrupted by signal " + std::to_string(signo) + "; every process was stopped",
+         128 + signo, now);
 }
 
 void Controller::stop(std::string reason, std::string message, int exit_code, double now) {

@@ -79,20 +79,21 @@ Result<int> OutputSink::file_for(const std::string& name, int attempt, int strea
 Status OutputSink::write(const std::string& name, int attempt, int stream, std::string_view data) {
   if (lost_) return {};  // the run is being stopped; the first error said why
   int e = 0;
-  std::string where;
   if (!options_.dir.empty()) {
     auto fd = file_for(name, attempt, stream);
     if (!fd) return fd.error();
     e = writer_(*fd, options_.timestamp ? decorate(name, data) : std::string(data));
-    where = "--output-dir " + options_.dir + ": " + name;
   } else {
     clear_status();
     e = writer_(stream == 2 ? 2 : 1, decorate(name, data));
     draw_status();
-    where = stream == 2 ? "standard error" : "standard output";
   }
   if (e == 0) return {};
   lost_ = e;
+  // Where the output could not go, worded only when it happens.
+  std::string where = !options_.dir.empty() ? "--output-dir " + options_.dir + ": " + name
+                      : stream == 2         ? "standard error"
+                                            : "standard output";
   return Error(where + ": " + std::strerror(e));
 }
 

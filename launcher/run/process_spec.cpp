@@ -1,6 +1,7 @@
 // Process specs and their environment: see process_spec.hpp for the layers.
 #include "launcher/run/process_spec.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "launcher/spec/expand.hpp"
@@ -126,6 +127,11 @@ Env ProcessSpecs::jobset_variables(int32_t rank, int attempt) const {
     env.emplace_back("OMP_NUM_THREADS", "1");
   if (!plan_.bindings.empty()) add_devices(env, plan_.bindings[rank]);
   return env;
+}
+
+bool ProcessSpecs::sets_omp_threads() const {
+  return settings_.default_omp_threads &&
+         std::any_of(local_size_.begin(), local_size_.end(), [](int32_t n) { return n > 1; });
 }
 
 Env ProcessSpecs::environment(int32_t rank, int attempt) const {

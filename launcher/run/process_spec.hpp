@@ -56,6 +56,8 @@ class ProcessSpecs {
   runtime::ProcessSpec build(int32_t rank, uint64_t launch, int attempt) const;
   // Its environment alone (the three layers, resolved).
   Env environment(int32_t rank, int attempt) const;
+  // Whether jobset's layer sets OMP_NUM_THREADS=1 for some process.
+  bool sets_omp_threads() const;
 
  private:
   Env jobset_variables(int32_t rank, int attempt) const;

@@ -99,13 +99,6 @@ class DaemonNodeLink final : public NodeLink {
   std::unique_ptr<runtime::DaemonLink> link_;
 };
 
-bool shares_a_node(const Plan& plan) {
-  std::vector<int> on(plan.cluster.nodes.size(), 0);
-  for (const topology::Slot& slot : plan.slots)
-    if (++on[slot.node] > 1) return true;
-  return false;
-}
-
 // Hands an authenticated daemon to the driver, its reports wired to it.
 void accept_daemon(RunDriver& driver, std::unique_ptr<runtime::DaemonLink> link) {
   int32_t n = driver.node_index(link->node());
@@ -173,9 +166,6 @@ int run(const JobSet& js, const Plan& plan, const RunOptions& o, Starter& starte
   specs.megascale_port = ports[2];
   specs.default_omp_threads = std::getenv("OMP_NUM_THREADS") == nullptr;
   specs.exports = o.exports;
-  if (o.verbose && specs.default_omp_threads && shares_a_node(plan))
-    err << "jobset: OMP_NUM_THREADS=1 for processes that share a node (as torchrun does); set it "
-           "to choose\n";
   bool status_line = !o.quiet && o.output.dir.empty() && isatty(2);
   DriverIo io{loop, starter, sink, err, events.is_open() ? &events : nullptr, status_line};
   RunDriver driver(js, plan, o, std::move(specs), io);

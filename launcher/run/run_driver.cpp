@@ -95,24 +95,24 @@ void RunDriver::output_lost(const std::string& why) {
     if (!o_.quiet) io_.err << "jobset: " << why << "\n";
     return;
   }
-  if (io_.sink.lost() == EPIPE)
-    push([this, why] {
-      controller_.stop("OutputClosed",
-                       "the output was closed (" + why + "); every process was stopped",
-                       128 + SIGPIPE, io_.loop.monotonic());
-    });
-  else
-    push([this, why] {
-      controller_.stop(
-          "OutputError",
-          "cannot write the processes' output (" + why + "); every process was stopped", 1,
-          io_.loop.monotonic());
-    });
+  bool closed = io_.sink.lost() == EPIPE;
+  std::string reason = closed ? "OutputClosed" : "OutputError";
+  std::string message =
+      (closed ? "the output was closed (" : "cannot write the processes' output (") + why +
+      "); every process was stopped";
+  int code = closed ? 128 + SIGPIPE : 1;
+  push([this, reason, message, code] {
+    controller_.stop(reason, message, code, io_.loop.monotonic());
+  });
   feed();
 }
 
 void RunDriver::begin() {
   begun_ = true;
+  if (o_.verbose && specs_.sets_omp_threads())
+    io_.sink.message(
+        "jobset: OMP_NUM_THREADS=1 for processes that share a node (as torchrun does); set it to "
+        "choose\n");
   if (o_.report_bindings) {
     std::string report;
     for (size_t i = 0; i < plan_.expansion.processes.size(); ++i)

@@ -132,18 +132,21 @@ TEST_CASE("process spec: OMP_NUM_THREADS=1 where processes share a node, unless 
   // n0 holds ranks 0-3, n1 ranks 4-6: every process shares its node.
   ProcessSpecs specs(f.js, f.plan, settings());
   CHECK(env_map(specs.environment(0, 0))["OMP_NUM_THREADS"] == "1");
+  CHECK(specs.sets_omp_threads());
   ProcessSpecs exported(f.js, f.plan, settings(5, {{"OMP_NUM_THREADS", "8"}}));
   CHECK(env_map(exported.environment(0, 0))["OMP_NUM_THREADS"] == "8");
   SpecSettings from_environment = settings();
   from_environment.default_omp_threads = false;  // the launcher's environment has it
   ProcessSpecs kept(f.js, f.plan, from_environment);
   CHECK(env_map(kept.environment(0, 0)).count("OMP_NUM_THREADS") == 0);
+  CHECK_FALSE(kept.sets_omp_threads());
   // Alone on a node: no default.
   Fixture alone = planned(
       "name = \"one\"\n[[replicated_jobs]]\nname = \"w\"\n[replicated_jobs.template]\n"
       "command = [\"x\"]\n");
   ProcessSpecs single(alone.js, alone.plan, settings());
   CHECK(env_map(single.environment(0, 0)).count("OMP_NUM_THREADS") == 0);
+  CHECK_FALSE(single.sets_omp_threads());
 }
 
 TEST_CASE("process spec: the file's env wins over jobset's variables, and -x over both",

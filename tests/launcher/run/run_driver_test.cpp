@@ -142,16 +142,6 @@ struct Run {
     connect("n0");
     connect("n1");
   }
-  // The specs spawned on `node` so far, in order.
-  std::vector<rt::ProcessSpec> spawned(const std::string& node) const {
-    std::vector<rt::ProcessSpec> out;
-    auto it = sent.find(node);
-    if (it == sent.end()) return out;
-    for (const auto& m : it->second)
-      if (auto* s = std::get_if<rt::Spawn>(&m))
-        out.insert(out.end(), s->processes.begin(), s->processes.end());
-    return out;
-  }
   template <typename T>
   std::vector<T> messages(const std::string& node) const {
     std::vector<T> out;
@@ -159,6 +149,13 @@ struct Run {
     if (it != sent.end())
       for (const auto& m : it->second)
         if (auto* x = std::get_if<T>(&m)) out.push_back(*x);
+    return out;
+  }
+  // The specs spawned on `node` so far, in order.
+  std::vector<rt::ProcessSpec> spawned(const std::string& node) const {
+    std::vector<rt::ProcessSpec> out;
+    for (const rt::Spawn& s : messages<rt::Spawn>(node))
+      out.insert(out.end(), s.processes.begin(), s.processes.end());
     return out;
   }
   // Every instance spawned so far on both nodes reports that it started.
