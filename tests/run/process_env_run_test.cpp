@@ -70,10 +70,10 @@ TEST_CASE(
     "shared node",
     "[run]") {
   Scratch s;
-  Launch r(s,
-           {"run", "-n", "2", "sh", "-c",
-            "echo $MASTER_PORT ${JAX_COORDINATOR_ADDRESS##*:} ${MEGASCALE_COORDINATOR_ADDRESS##*:} "
-            "${OMP_NUM_THREADS-unset}"});
+  const std::string script =
+      "echo $MASTER_PORT ${JAX_COORDINATOR_ADDRESS##*:} ${MEGASCALE_COORDINATOR_ADDRESS##*:} "
+      "${OMP_NUM_THREADS-unset}";
+  Launch r(s, {"run", "-n", "2", "sh", "-c", script});
   REQUIRE(r.wait(30) == 0);
   INFO(r.report());
   auto lines = lines_of(r.out());

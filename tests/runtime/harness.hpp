@@ -45,7 +45,7 @@ inline bool have_jobsetd() { return access(jobsetd_path().c_str(), X_OK) == 0; }
 // for the guard's life, then puts back what was there.
 class ScopedEnv {
  public:
-  ScopedEnv(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
+  ScopedEnv(std::string name, const std::optional<std::string>& value) : name_(std::move(name)) {
     if (const char* old = getenv(name_.c_str())) old_ = old;
     set(value);
   }
