@@ -275,14 +275,16 @@ void ClusterFileParser::read_labels(FieldReader& r, Entry& entry) {
     return report_expected(*table, ctx_, path, "a table of key = \"value\"");
   for (size_t i = 0; i < table->fields.size(); ++i) {
     const auto& [key, value] = table->fields[i];
+    std::string at = path;
+    at.append(".").append(key);
     if (auto problem = check_label_key(key)) {
       error(table->key_marks[i], path, problem->message);
     } else if (value.kind == Node::Kind::kTable) {
       // labels.example.com = "x" makes nested tables in TOML.
-      error(value.mark, path + "." + key,
-            "expected a string, found " + describe(value) +
-                " (quote keys with dots: \"example.com/x\" = \"v\")");
-    } else if (auto s = read_string(value, ctx_, path + "." + key)) {
+      std::string message = "expected a string, found ";
+      message.append(describe(value)).append(" (quote keys with dots: \"example.com/x\" = \"v\")");
+      error(value.mark, at, message);
+    } else if (auto s = read_string(value, ctx_, at)) {
       entry.node.labels[key] = *s;
     }
   }

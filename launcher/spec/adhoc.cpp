@@ -50,7 +50,7 @@ Result<JobSet> parse_adhoc(const std::vector<std::string>& args, const EnvLookup
     rj.tmpl.backoff_limit = 0;
     std::string where = "part " + std::to_string(part + 1) + " of the command line";
     auto value = [&](const std::string& flag) -> Result<std::string> {
-      if (i + 1 >= args.size()) return Error(where + ": " + flag + " needs a value");
+      if (i + 1 >= args.size()) return Error(flag + " needs a value").with_context(where);
       i += 2;
       return args[i - 1];
     };
@@ -72,13 +72,15 @@ Result<JobSet> parse_adhoc(const std::vector<std::string>& args, const EnvLookup
         size_t eq = v->find('=');
         std::string var = v->substr(0, eq);
         std::optional<std::string> val = eq == std::string::npos ? lookup(var) : v->substr(eq + 1);
-        if (!val) return Error(where + ": -x " + var + ": the variable is not set in this environment");
+        if (!val) return Error("-x " + var + ": the variable is not set in this environment").with_context(where);
         rj.tmpl.env[var] = *val;
       } else if (flag == "--wdir") {
         rj.tmpl.working_dir = *v;
       } else {
-        return Error(where + ": unknown option '" + flag +
-                     "' (options of a part are -n, --replicas, --name, -x, --wdir; put launcher options before the first -n)");
+        return Error("unknown option '" + flag +
+                     "' (options of a part are -n, --replicas, --name, -x, --wdir; put launcher options "
+                     "before the first -n)")
+            .with_context(where);
       }
     }
     if (i >= args.size() || args[i] == ":")

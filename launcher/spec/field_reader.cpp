@@ -25,7 +25,7 @@ std::optional<int64_t> parse_int(const std::string& s) {
 std::string or_list(const std::vector<std::string>& names, const std::string& quote) {
   std::string list;
   for (size_t i = 0; i < names.size(); ++i)
-    list += (i ? (i + 1 == names.size() ? " or " : ", ") : "") + quote + names[i] + quote;
+    list.append(i ? (i + 1 == names.size() ? " or " : ", ") : "").append(quote).append(names[i]).append(quote);
   return list;
 }
 

@@ -121,8 +121,14 @@ void check_template(const ReplicatedJob& rj, const std::string& path, Reporter& 
                 "completions (" + std::to_string(*t.completions) + ") differs from parallelism (" +
                     std::to_string(t.parallelism) + "): at most " + std::to_string(t.parallelism) +
                     " of the job's indexes run at once");
-  for (const auto& [k, v] : t.env)
-    if (!valid_env_name(k)) rep.error(tp + ".env." + k, "expected a variable name ([-._a-zA-Z][-._a-zA-Z0-9]*), found \"" + k + "\"");
+  for (const auto& [k, v] : t.env) {
+    if (valid_env_name(k)) continue;
+    std::string at = tp;
+    at.append(".env.").append(k);
+    std::string message = "expected a variable name ([-._a-zA-Z][-._a-zA-Z0-9]*), found \"";
+    message.append(k).append("\"");
+    rep.error(at, message);
+  }
   std::set<int64_t> ports(t.ports.begin(), t.ports.end());
   if (ports.size() != t.ports.size()) rep.error(tp + ".ports", "ports must not repeat");
   check_pod_failure_policy(t, tp, rep);

@@ -28,7 +28,8 @@ std::vector<Message> every_message() {
   Output bin;
   bin.launch = 42;
   bin.stream = Stream::kStderr;
-  bin.data = std::string("line 1\nline\0 2\n\xff\xfe partial", 27);
+  using namespace std::string_literals;
+  bin.data = "line 1\nline\0 2\n\xff\xfe partial"s;  // an embedded NUL, invalid UTF-8
   return {
       Hello{kProtocolVersion, "node-7", std::string(64, 'a')},
       Challenge{std::string(64, 'b'), std::string(64, 'c')},
@@ -336,11 +337,15 @@ TEST_CASE("messages: a missing or mistyped field is an error naming it", "[runti
       INFO(message_name(m) << " without " << key);
       nlohmann::json without = full;
       without.erase(key);
-      CHECK(error_of(frame_of(type, without.dump())) == prefix + "missing field '" + key + "'");
+      std::string missing = prefix;
+      missing.append("missing field '").append(key).append("'");
+      CHECK(error_of(frame_of(type, without.dump())) == missing);
       nlohmann::json mistyped = full;
       mistyped[key] = nullptr;
+      std::string expected = prefix;
+      expected.append("field '").append(key).append("': expected ");
       CHECK_THAT(error_of(frame_of(type, mistyped.dump())),
-                 Catch::StartsWith(prefix + "field '" + key + "': expected ") &&
+                 Catch::StartsWith(expected) &&
                      Catch::EndsWith(", found null"));
     }
   }

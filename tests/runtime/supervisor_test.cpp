@@ -190,11 +190,13 @@ TEST_CASE(
     "[supervisor]") {
   EACH_SPAWN_MODE();
   Rig rig;
-  rig.sh(1, "trap 'echo got-term' TERM; echo ready; while :; do sleep 1; done");
+  // `wait` returns at once when a trapped TERM arrives; a foreground
+  // `sleep 1` forked just after the TERM would delay the trap by a second.
+  rig.sh(1, "trap 'echo got-term' TERM; echo ready; while :; do sleep 1 & wait $!; done");
   rig.spawn(2, {"sleep", "300"});
   REQUIRE(rig.wait_output(1, "ready\n"));
   REQUIRE(rig.run_until([&] { return rig.sink().first<Started>(2).has_value(); }));
-  rig.sup().kill({1, 2}, false, 1000);
+  rig.sup().kill({1, 2}, false, 2000);
   REQUIRE(rig.run_until([&] { return rig.sup().size() == 0; }));
   CHECK(rig.sink().exited(2).signal == SIGTERM);  // it obeyed TERM
   CHECK(rig.sink().out(1) == "ready\ngot-term\n");
