@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "runtime/auth.hpp"
+#include "runtime/rdzv_endpoint.hpp"
 #include "runtime/spawner.hpp"
 #include "runtime/supervisor.hpp"
 #include "runtime/watchdog.hpp"
@@ -92,10 +93,12 @@ class Daemon final : public EventSink {
   std::unique_ptr<Watchdog> watchdog_;
   std::unique_ptr<Spawner> spawner_;
   std::unique_ptr<Supervisor> supervisor_;
+  std::unique_ptr<RdzvEndpoint> rdzv_;  // from serving on; none if it could not be made
 };
 
 Daemon::~Daemon() {
   supervisor_.reset();  // SIGKILLs whatever is still alive
+  rdzv_.reset();        // removes its socket, hosts file and directory
   spawner_.reset();
   watchdog_.reset();
   if (bev_) bufferevent_free(bev_);
@@ -261,6 +264,12 @@ void Daemon::handle(Message& m) {
     bufferevent_set_max_single_write(bev_, kHighWater);
     bufferevent_setwatermark(bev_, EV_WRITE, kLowWater, 0);
     bufferevent_setcb(bev_, on_read, on_write, on_event, this);
+    auto rdzv = RdzvEndpoint::create(
+        base_, [this](const Message& m) { send(m); }, [this](const std::string& s) { say(s); });
+    if (rdzv.ok())
+      rdzv_ = std::move(*rdzv);
+    else
+      say("warning: no rendezvous for this node's processes: " + rdzv.error().message());
     return;
   }
   serve(m);
@@ -268,13 +277,23 @@ void Daemon::handle(Message& m) {
 
 void Daemon::serve(Message& m) {
   if (auto* spawn = std::get_if<Spawn>(&m)) {
-    for (const ProcessSpec& spec : spawn->processes) {
+    for (ProcessSpec& spec : spawn->processes) {
       if (state_ == State::kStopping) {
         send(SpawnFailed{spec.launch, "spawn " + spec.name + ": the daemon is shutting down"});
-      } else {
-        supervisor_->spawn(spec);
+        continue;
       }
+      if (rdzv_) {  // the node's endpoints, over anything of the same name
+        spec.env.emplace_back("JOBSET_RDZV", rdzv_->socket_path());
+        spec.env.emplace_back("JOBSET_HOSTS_FILE", rdzv_->hosts_path());
+      }
+      supervisor_->spawn(spec);
     }
+  } else if (auto* hosts = std::get_if<Hosts>(&m)) {
+    if (rdzv_) {
+      if (auto s = rdzv_->write_hosts(*hosts); !s) say("warning: " + s.error().message());
+    }
+  } else if (auto* reply = std::get_if<RdzvReply>(&m)) {
+    if (rdzv_) rdzv_->reply(*reply);
   } else if (auto* kill = std::get_if<Kill>(&m)) {
     supervisor_->kill(kill->launches, kill->all, kill->grace_ms);
   } else if (auto* sig = std::get_if<Signal>(&m)) {
@@ -322,6 +341,7 @@ void Daemon::on_timeout(evutil_socket_t, short, void* arg) {
 void Daemon::drop_connection() {
   if (bev_) bufferevent_free(bev_);
   bev_ = nullptr;
+  if (rdzv_) rdzv_->close_all();
   supervisor_->resume_output();
 }
 

@@ -121,6 +121,10 @@ void DaemonLink::dispatch() {
       if (handlers_.exited) handlers_.exited(*e);
     } else if (auto* o = std::get_if<Output>(&m)) {
       if (handlers_.output) handlers_.output(*o);
+    } else if (auto* r = std::get_if<RdzvRequest>(&m)) {
+      if (handlers_.rdzv_request) handlers_.rdzv_request(*r);
+    } else if (auto* g = std::get_if<RdzvGone>(&m)) {
+      if (handlers_.rdzv_gone) handlers_.rdzv_gone(*g);
     } else {
       return fail(std::string("protocol violation: unexpected ") + message_name(m) +
                   " from the daemon");

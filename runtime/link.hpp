@@ -36,6 +36,8 @@ class DaemonLink {
     std::function<void(const SpawnFailed&)> spawn_failed;
     std::function<void(const Exited&)> exited;
     std::function<void(const Output&)> output;
+    std::function<void(const RdzvRequest&)> rdzv_request;
+    std::function<void(const RdzvGone&)> rdzv_gone;
     // EOF, error, protocol violation; called at most once, not after close().
     std::function<void(const std::string& reason)> closed;
   };

@@ -50,6 +50,8 @@ constexpr TypeRow kTypes[] = {
     {MessageType::kSignal, "Signal"},   {MessageType::kShutdown, "Shutdown"},
     {MessageType::kStarted, "Started"}, {MessageType::kSpawnFailed, "SpawnFailed"},
     {MessageType::kExited, "Exited"},   {MessageType::kOutput, "Output"},
+    {MessageType::kHosts, "Hosts"},     {MessageType::kRdzvReply, "RdzvReply"},
+    {MessageType::kRdzvRequest, "RdzvRequest"}, {MessageType::kRdzvGone, "RdzvGone"},
 };
 static_assert(std::size(kTypes) == std::variant_size_v<Message>);
 
@@ -133,6 +135,26 @@ struct Wire<Exited> {
   static constexpr std::tuple fields{Field{"launch", &Exited::launch},
                                      Field{"exit_code", &Exited::exit_code},
                                      Field{"signal", &Exited::signal}};
+};
+
+template <>
+struct Wire<Hosts> {
+  static constexpr std::tuple fields{Field{"attempt", &Hosts::attempt},
+                                     Field{"text", &Hosts::text}};
+};
+template <>
+struct Wire<RdzvRequest> {
+  static constexpr std::tuple fields{Field{"client", &RdzvRequest::client},
+                                     Field{"line", &RdzvRequest::line}};
+};
+template <>
+struct Wire<RdzvReply> {
+  static constexpr std::tuple fields{Field{"client", &RdzvReply::client},
+                                     Field{"id", &RdzvReply::id}, Field{"line", &RdzvReply::line}};
+};
+template <>
+struct Wire<RdzvGone> {
+  static constexpr std::tuple fields{Field{"client", &RdzvGone::client}};
 };
 
 // Calls f(name, member) for each field of `m` (const or not), in wire order.

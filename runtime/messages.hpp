@@ -47,11 +47,15 @@ enum class MessageType : uint8_t {
   kKill = 11,
   kSignal = 12,
   kShutdown = 13,
+  kHosts = 14,
+  kRdzvReply = 15,
   // daemon -> launcher
   kStarted = 20,
   kSpawnFailed = 21,
   kExited = 22,
   kOutput = 23,
+  kRdzvRequest = 24,
+  kRdzvGone = 25,
 };
 
 struct Hello {
@@ -161,8 +165,43 @@ struct Output {
   bool operator==(const Output&) const = default;
 };
 
+// Rendezvous (rendezvous/PROTOCOL.md): the daemon serves its node's
+// processes on a Unix socket and forwards their requests, one JSON line
+// each, to the launcher's store; `client` names the connection within the
+// daemon. Hosts replaces the node's hosts file (JOBSET_HOSTS_FILE); the
+// launcher sends it before the spawns of every attempt.
+struct Hosts {
+  int32_t attempt = 0;
+  std::string text;  // /etc/hosts format
+
+  bool operator==(const Hosts&) const = default;
+};
+
+struct RdzvRequest {
+  uint64_t client = 0;
+  std::string line;  // one request, without its newline
+
+  bool operator==(const RdzvRequest&) const = default;
+};
+
+struct RdzvReply {
+  uint64_t client = 0;
+  uint64_t id = 0;   // the request's id, so the daemon need not parse the line
+  std::string line;  // one reply, with its newline
+
+  bool operator==(const RdzvReply&) const = default;
+};
+
+// The client's connection closed: whatever it waits for is dropped.
+struct RdzvGone {
+  uint64_t client = 0;
+
+  bool operator==(const RdzvGone&) const = default;
+};
+
 using Message = std::variant<Hello, Challenge, Auth, Welcome, Spawn, Kill, Signal, Shutdown,
-                             Started, SpawnFailed, Exited, Output>;
+                             Started, SpawnFailed, Exited, Output, Hosts, RdzvReply, RdzvRequest,
+                             RdzvGone>;
 
 // One frame (length prefix included) for `m`.
 std::string encode(const Message& m);

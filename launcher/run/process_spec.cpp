@@ -118,10 +118,13 @@ Env ProcessSpecs::jobset_variables(int32_t rank, int attempt) const {
       {"MPI_APPNUM", std::to_string(p.rjob)},
   };
   if (js_.network.enable_dns_hostnames) env.emplace_back("JOBSET_FQDN", fqdn(js_, p));
-  if (ex.coordinator) {
-    const Process& c = ex.processes[*ex.coordinator];
-    env.emplace_back("JOBSET_COORDINATOR",
-                     js_.network.enable_dns_hostnames ? fqdn(js_, c) : c.name);
+  if (ex.coordinator) env.emplace_back("JOBSET_COORDINATOR", host);
+  if (static_cast<size_t>(rank) < settings_.ports.size()) {
+    for (const auto& [declared, port] : settings_.ports[rank])
+      env.emplace_back("JOBSET_PORT_" + declared, std::to_string(port));
+  } else {
+    for (int64_t port : rj.tmpl.ports)
+      env.emplace_back("JOBSET_PORT_" + std::to_string(port), std::to_string(port));
   }
   if (settings_.default_omp_threads && local_size_[rank] > 1)
     env.emplace_back("OMP_NUM_THREADS", "1");

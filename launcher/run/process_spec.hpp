@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,7 +34,10 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 // What the specs of a run share, fixed for the whole run.
 struct SpecSettings {
   int64_t max_restarts = 0;      // effective: --max-restarts, else the file's, else 0
-  std::string coordinator_host;  // MASTER_ADDR and the JAX/Megascale coordinator host
+  // MASTER_ADDR, JOBSET_COORDINATOR and the JAX/Megascale coordinator
+  // host: the coordinator's (or rank 0's) FQDN when the run's names
+  // resolve (the NSS module), its address otherwise (run.cpp decides).
+  std::string coordinator_host;
   // Distinct ports chosen per run, so that servers in one process do not collide.
   int master_port = 0;     // MASTER_PORT (torch.distributed)
   int jax_port = 0;        // JAX_COORDINATOR_ADDRESS
@@ -42,6 +46,9 @@ struct SpecSettings {
   // false when the launcher's environment sets it (then that value stays).
   bool default_omp_threads = true;
   Env exports;  // -x, in command-line order
+  // Per rank: declared port -> the port it got (names.hpp), exported as
+  // JOBSET_PORT_<declared>. Empty: the declared ports as they are.
+  std::vector<std::map<std::string, int>> ports;
 };
 
 // The effective max_restarts: the flag when given, else the file's failure policy's, else 0.

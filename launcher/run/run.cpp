@@ -4,6 +4,7 @@
 #include "launcher/run/run.hpp"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "launcher/run/run_driver.hpp"
 #include "runtime/auth.hpp"
@@ -47,6 +49,52 @@ std::vector<int> free_ports(int count) {
   }
   for (int fd : fds) ::close(fd);
   return ports;
+}
+
+// Whether `port` can be bound on every address of this machine now.
+bool port_free(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Whether this machine resolves the run's names through jobset's NSS
+// module: nsswitch.conf names it and the module can be loaded.
+bool names_resolve() {
+  std::ifstream in("/etc/nsswitch.conf");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!nsswitch_uses_jobset(text)) return false;
+  void* module = dlopen("libnss_jobset.so.2", RTLD_LAZY | RTLD_LOCAL);
+  if (!module) return false;
+  dlclose(module);
+  return true;
+}
+
+// Every node runs on this machine (the only Starter so far): one node is
+// reached at 127.0.0.1, several simulated ones each at an address of their own.
+Names local_names(const JobSet& js, const Plan& plan) {
+  size_t nodes = plan.cluster.nodes.size();
+  std::vector<std::string> addresses =
+      nodes == 1 ? std::vector<std::string>{"127.0.0.1"}
+                 : simulated_addresses(nodes, 1 + static_cast<int>(getpid() % 254));
+  std::vector<int> spare;
+  auto pick = [&spare](int32_t) {
+    if (spare.empty()) spare = free_ports(16);
+    int p = spare.back();
+    spare.pop_back();
+    return p;
+  };
+  auto ports = assign_ports(js, plan, [](int32_t, int port) { return port_free(port); }, pick,
+                            /*one_host=*/true);
+  return Names(js, plan, std::move(addresses), std::move(ports));
 }
 
 class EventTimer final : public Timer {
@@ -111,6 +159,8 @@ void accept_daemon(RunDriver& driver, std::unique_ptr<runtime::DaemonLink> link)
   h.spawn_failed = [&driver](const runtime::SpawnFailed& s) { driver.spawn_failed(s); };
   h.exited = [&driver](const runtime::Exited& e) { driver.exited(e); };
   h.output = [&driver](const runtime::Output& o) { driver.output(o); };
+  h.rdzv_request = [&driver, n](const runtime::RdzvRequest& r) { driver.rdzv_request(n, r); };
+  h.rdzv_gone = [&driver, n](const runtime::RdzvGone& g) { driver.rdzv_gone(n, g); };
   h.closed = [&driver, n](const std::string& reason) { driver.link_closed(n, reason); };
   link->set_handlers(std::move(h));
   driver.connected(n, std::make_unique<DaemonNodeLink>(std::move(link)));
@@ -154,13 +204,20 @@ int run(const JobSet& js, const Plan& plan, const RunOptions& o, Starter& starte
   }
   EventLoop loop(ev.base);
   OutputSink sink(o.output, write_all, [&loop] { return loop.wall(); });
-  // Every node is on this machine for now, so the coordinator (or rank 0)
-  // is reached on loopback. Stable names and addresses arrive with the
-  // rendezvous service.
+  Names names = local_names(js, plan);
+  bool resolve = names_resolve();
+  if (std::string ref = fqdn_reference(js, plan); !ref.empty() && !resolve && !o.quiet)
+    err << "jobset: warning: " << ref
+        << " names a peer by FQDN, but this machine does not resolve the run's names (the NSS "
+           "module is not enabled; see jobset(1), STABLE HOSTNAMES); programs can read "
+           "JOBSET_HOSTS_FILE, or use MASTER_ADDR, which holds an address\n";
   std::vector<int> ports = free_ports(3);
   SpecSettings specs;
   specs.max_restarts = effective_max_restarts(js, o.max_restarts);
-  specs.coordinator_host = "127.0.0.1";
+  specs.coordinator_host = resolve ? names.coordinator_fqdn()
+                                   : names.address_of(names.coordinator_rank());
+  for (size_t r = 0; r < plan.expansion.processes.size(); ++r)
+    specs.ports.push_back(names.ports_of(static_cast<int32_t>(r)));
   specs.master_port = ports[0];
   specs.jax_port = ports[1];
   specs.megascale_port = ports[2];
@@ -168,7 +225,7 @@ int run(const JobSet& js, const Plan& plan, const RunOptions& o, Starter& starte
   specs.exports = o.exports;
   bool status_line = !o.quiet && o.output.dir.empty() && isatty(2);
   DriverIo io{loop, starter, sink, err, events.is_open() ? &events : nullptr, status_line};
-  RunDriver driver(js, plan, o, std::move(specs), io);
+  RunDriver driver(js, plan, o, std::move(specs), names, io);
 
   (*listener)->on_daemon = [&driver](std::unique_ptr<runtime::DaemonLink> l) {
     accept_daemon(driver, std::move(l));

@@ -13,12 +13,18 @@
 namespace jobset::launcher {
 
 RunDriver::RunDriver(const JobSet& js, const Plan& plan, const RunOptions& options,
-                     SpecSettings specs, DriverIo io)
+                     SpecSettings specs, const Names& names, DriverIo io)
     : js_(js),
       plan_(plan),
       o_(options),
       io_(io),
       specs_(js, plan, std::move(specs)),
+      names_(names),
+      store_(js.name,
+             [this](const rdzv::Origin& to, uint64_t id, std::string line) {
+               Node& n = nodes_[to.node];
+               if (n.link && !n.lost) n.link->send(runtime::RdzvReply{to.client, id, std::move(line)});
+             }),
       controller_(js, plan.expansion, ControllerOptions{options.max_restarts}),
       nodes_(plan.cluster.nodes.size()) {
   for (size_t i = 0; i < plan.cluster.nodes.size(); ++i)
@@ -59,6 +65,10 @@ void RunDriver::connected(int32_t node, std::unique_ptr<NodeLink> link) {
 }
 
 void RunDriver::started(const runtime::Started& s) {
+  if (int32_t rank = controller_.rank_of(s.launch); rank >= 0) {
+    store_.set_registered(plan_.expansion.processes[rank].name, true);
+    arm_rdzv();
+  }
   push([this, s] { controller_.process_started(s.launch, io_.loop.monotonic()); });
   feed();
 }
@@ -107,8 +117,52 @@ void RunDriver::output_lost(const std::string& why) {
   feed();
 }
 
+// A new attempt: the store forgets the old one's keys and waiters, and
+// every node's hosts file is replaced before any process of it starts (the
+// daemon handles its messages in order).
+void RunDriver::begin_attempt(int attempt) {
+  store_.begin_attempt(attempt, names_.members());
+  send_all(runtime::Hosts{attempt, names_.hosts_text(attempt)});
+  arm_rdzv();
+}
+
+void RunDriver::rdzv_request(int32_t node, const runtime::RdzvRequest& r) {
+  auto request = rdzv::parse_request(r.line);
+  if (!request) {  // the daemon checked it: a daemon of another version
+    Node& n = nodes_[node];
+    if (n.link)
+      n.link->send(runtime::RdzvReply{
+          r.client, 0,
+          rdzv::error_reply(std::nullopt, rdzv::ErrorCode::kBadRequest,
+                            request.error().message())});
+    return;
+  }
+  store_.handle(rdzv::Origin{node, r.client}, *request, now_ms());
+  arm_rdzv();
+}
+
+void RunDriver::rdzv_gone(int32_t node, const runtime::RdzvGone& g) {
+  store_.drop(rdzv::Origin{node, g.client});
+  arm_rdzv();
+}
+
+void RunDriver::arm_rdzv() {
+  std::optional<int64_t> at = store_.next_deadline();
+  if (!at) {
+    if (rdzv_timer_) rdzv_timer_->cancel();
+    return;
+  }
+  if (!rdzv_timer_)
+    rdzv_timer_ = io_.loop.timer([this] {
+      store_.tick(now_ms());
+      arm_rdzv();
+    });
+  rdzv_timer_->arm(static_cast<double>(std::max<int64_t>(0, *at - now_ms()) + 1) / 1000);
+}
+
 void RunDriver::begin() {
   begun_ = true;
+  begin_attempt(0);
   if (o_.verbose && specs_.sets_omp_threads())
     io_.sink.message(
         "jobset: OMP_NUM_THREADS=1 for processes that share a node (as torchrun does); set it to "
@@ -162,6 +216,7 @@ void RunDriver::apply(std::vector<Action> actions) {
 
 void RunDriver::send_spawns(const std::vector<SpawnAction>& spawns) {
   if (spawns.empty()) return;
+  if (spawns.front().attempt > store_.attempt()) begin_attempt(spawns.front().attempt);
   std::map<int32_t, runtime::Spawn> per_node;
   for (const SpawnAction& s : spawns) {
     if (attempt_of_.size() < s.launch) attempt_of_.resize(s.launch);
@@ -212,6 +267,7 @@ void RunDriver::link_closed(int32_t node, const std::string& reason) {
   Node& n = nodes_[node];
   if (n.lost) return;
   n.lost = true;
+  store_.drop_node(node);
   if (shutting_down_) return;
   const std::string& name = plan_.cluster.nodes[node].name;
   if (!o_.quiet) io_.err << "jobset: lost node " << name << ": " << reason << "\n";
@@ -335,6 +391,7 @@ void RunDriver::finish_if_done() {
   if (!controller_.finished() || shutting_down_) return;
   shutting_down_ = true;
   exit_code_ = controller_.outcome().exit_code;
+  store_.close("the run has ended");
   send_all(runtime::Shutdown{0});
   // The loop goes on until every daemon has exited (SIGCHLD), at most 5 s.
   shutdown_timer_ = io_.loop.timer([this] { io_.loop.stop(); });

@@ -28,10 +28,12 @@
 #include <vector>
 
 #include "launcher/run/controller.hpp"
+#include "launcher/run/names.hpp"
 #include "launcher/run/output_sink.hpp"
 #include "launcher/run/process_spec.hpp"
 #include "launcher/run/run.hpp"
 #include "launcher/run/starter.hpp"
+#include "rendezvous/store.hpp"
 #include "runtime/messages.hpp"
 
 namespace jobset::launcher {
@@ -77,9 +79,9 @@ struct DriverIo {
 
 class RunDriver {
  public:
-  // REQUIRES: `plan` is a plan of `js`; all outlive the driver.
+  // REQUIRES: `plan` is a plan of `js`, `names` its names; all outlive the driver.
   RunDriver(const JobSet& js, const Plan& plan, const RunOptions& options, SpecSettings specs,
-            DriverIo io);
+            const Names& names, DriverIo io);
 
   // Starts one daemon per node of the plan, told to connect to
   // `launcher_address` with `key_bytes`. An error means nothing runs.
@@ -98,6 +100,9 @@ class RunDriver {
   void spawn_failed(const runtime::SpawnFailed& s);
   void exited(const runtime::Exited& e);
   void output(const runtime::Output& out);
+  // The rendezvous requests of `node`'s processes (rendezvous/PROTOCOL.md).
+  void rdzv_request(int32_t node, const runtime::RdzvRequest& r);
+  void rdzv_gone(int32_t node, const runtime::RdzvGone& g);
   // The daemon of `node` went away (EOF, error, protocol violation).
   void link_closed(int32_t node, const std::string& reason);
 
@@ -132,12 +137,17 @@ class RunDriver {
   void finish_if_done();
   void fail_setup(const std::string& why);
   void push(std::function<void()> input);
+  void begin_attempt(int attempt);
+  void arm_rdzv();
+  int64_t now_ms() const { return static_cast<int64_t>(io_.loop.monotonic() * 1000); }
 
   const JobSet& js_;
   const Plan& plan_;
   const RunOptions& o_;
   DriverIo io_;
   ProcessSpecs specs_;
+  const Names& names_;
+  rdzv::Store store_;  // the run's names, keys and barriers
   Controller controller_;
   std::vector<Node> nodes_;
   std::map<std::string, int32_t> node_by_name_;
@@ -145,7 +155,7 @@ class RunDriver {
   bool begun_ = false;
   bool shutting_down_ = false;
   int interrupts_ = 0;
-  std::unique_ptr<Timer> connect_timer_, timeout_timer_, deadline_timer_, shutdown_timer_, suspend_timer_;
+  std::unique_ptr<Timer> connect_timer_, timeout_timer_, deadline_timer_, shutdown_timer_, suspend_timer_, rdzv_timer_;
   std::deque<std::function<void()>> inputs_;  // controller inputs not yet fed
   std::vector<int> attempt_of_;               // launch id - 1 -> attempt
   int exit_code_ = 1;

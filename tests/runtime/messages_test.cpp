@@ -45,6 +45,10 @@ std::vector<Message> every_message() {
       Exited{10, -1, 0},
       bin,
       Output{0, Stream::kStdout, ""},
+      Hosts{3, "127.0.3.1\tjs-w-0-0.js js-w-0-0\n"},
+      RdzvRequest{5, R"({"id":1,"op":"get","key":"k"})"},
+      RdzvReply{5, 1, "{\"id\":1,\"ok\":true,\"value\":\"\\n\"}\n"},
+      RdzvGone{0xffffffffffffffffull},
   };
 }
 
@@ -276,6 +280,10 @@ std::vector<Message> full_messages() {
       SpawnFailed{8, "spawn x: ./a.out: No such file or directory"},
       Exited{9, 3, 15},
       Output{42, Stream::kStderr, "out\n"},
+      Hosts{-1, "::1\tx.y x\n"},
+      RdzvReply{1, 2, "{}\n"},
+      RdzvRequest{2, "{}"},
+      RdzvGone{3},
   };
 }
 
