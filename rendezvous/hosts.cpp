@@ -22,7 +22,8 @@ bool is_ip_address(const std::string& text) {
 std::string name_problem(const char* what, const std::string& name) {
   if (name.find_first_of(kBlanks) != std::string::npos || name.find('\n') != std::string::npos)
     return std::string(what) + " '" + name + "' contains whitespace";
-  if (name.find('#') != std::string::npos) return std::string(what) + " '" + name + "' contains '#'";
+  if (name.find('#') != std::string::npos)
+    return std::string(what) + " '" + name + "' contains '#'";
   if (name.find('\0') != std::string::npos) return std::string(what) + " contains a NUL byte";
   return "";
 }

@@ -42,8 +42,8 @@
 #define EXPORT __attribute__((visibility("default")))
 
 enum {
-  kNameMax = 255,    /* longest DNS name */
-  kLineMax = 1024,   /* longer lines are skipped */
+  kNameMax = 255,  /* longest DNS name */
+  kLineMax = 1024, /* longer lines are skipped */
   kPathMax = 4096,
   kMaxAddrs = 32,    /* addresses kept per answer */
   kMaxAliases = 8,   /* aliases kept per answer */
@@ -64,17 +64,17 @@ struct answer {
 };
 
 /* The hosts file's path into out; 0, or -1 when there is none. */
-static int hosts_path(char *out, size_t cap) {
-  const char *file = secure_getenv("JOBSET_HOSTS_FILE");
+static int hosts_path(char* out, size_t cap) {
+  const char* file = secure_getenv("JOBSET_HOSTS_FILE");
   if (file != NULL && file[0] != '\0') {
     size_t len = strlen(file);
     if (len >= cap) return -1;
     memcpy(out, file, len + 1);
     return 0;
   }
-  const char *sock = secure_getenv("JOBSET_RDZV");
+  const char* sock = secure_getenv("JOBSET_RDZV");
   if (sock == NULL || sock[0] != '/') return -1;
-  const char *slash = strrchr(sock, '/');
+  const char* slash = strrchr(sock, '/');
   size_t dirlen = (size_t)(slash - sock) + 1;
   static const char kName[] = "hosts";
   if (dirlen + sizeof kName > cap) return -1;
@@ -94,7 +94,7 @@ struct reader {
 /* The next whole line (without '\n', NUL-terminated) into line: 1, or 0 at
  * the end of the file, or -1 on a read error. Skips lines of kLineMax or
  * more bytes and lines holding a NUL; drops a last line without '\n'. */
-static int next_line(struct reader *r, char line[kLineMax]) {
+static int next_line(struct reader* r, char line[kLineMax]) {
   size_t len = 0;
   int bad = 0;
   for (;;) {
@@ -130,34 +130,33 @@ static int lower_ascii(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 
 /* Whether name (len bytes) equals the NUL-terminated field, ASCII case
  * ignored: unlike strcasecmp, the same in every locale. */
-static int same_name(const char *name, size_t len, const char *field) {
+static int same_name(const char* name, size_t len, const char* field) {
   size_t i = 0;
   for (; i < len; i++)
-    if (field[i] == '\0' || lower_ascii((unsigned char)name[i]) != lower_ascii((unsigned char)field[i]))
+    if (field[i] == '\0' ||
+        lower_ascii((unsigned char)name[i]) != lower_ascii((unsigned char)field[i]))
       return 0;
   return field[i] == '\0';
 }
 
-static int is_blank(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
 /* One parsed line: its address and its names (pointers into the line). */
 struct line_fields {
   int family;
   unsigned char bytes[16];
   int nnames;
-  char *names[kMaxAliases + 1];
+  char* names[kMaxAliases + 1];
 };
 
 /* Cuts line into fields in place; 1 when it is "address name...", with a
  * valid IPv4 or IPv6 address and names no longer than kNameMax. */
-static int parse_line(char *line, struct line_fields *f) {
-  char *hash = strchr(line, '#');
+static int parse_line(char* line, struct line_fields* f) {
+  char* hash = strchr(line, '#');
   if (hash != NULL) *hash = '\0';
-  char *fields[kMaxAliases + 2];
+  char* fields[kMaxAliases + 2];
   int n = 0;
-  char *p = line;
+  char* p = line;
   for (;;) {
     while (is_blank(*p)) p++;
     if (*p == '\0') break;
@@ -183,14 +182,14 @@ static int parse_line(char *line, struct line_fields *f) {
 }
 
 /* Records the names of a first matching line as the answer's. */
-static void take_names(struct answer *a, const struct line_fields *f) {
+static void take_names(struct answer* a, const struct line_fields* f) {
   strcpy(a->canon, f->names[0]); /* parse_line checked the length */
   a->naliases = 0;
   for (int i = 1; i < f->nnames && a->naliases < kMaxAliases; i++)
     strcpy(a->aliases[a->naliases++], f->names[i]);
 }
 
-static void add_address(struct answer *a, const struct line_fields *f) {
+static void add_address(struct answer* a, const struct line_fields* f) {
   if (a->naddrs == kMaxAddrs) return;
   a->addrs[a->naddrs].family = f->family;
   memcpy(a->addrs[a->naddrs].bytes, f->bytes, sizeof f->bytes);
@@ -201,7 +200,7 @@ static void add_address(struct answer *a, const struct line_fields *f) {
  * (name == NULL): 1 when something matched into *a, else 0. Lines of a
  * family other than af (AF_UNSPEC: any) are skipped. A reverse lookup
  * takes the first matching line only. Leaves errno as it was. */
-static int lookup(const char *name, const unsigned char *by_addr, int af, struct answer *a) {
+static int lookup(const char* name, const unsigned char* by_addr, int af, struct answer* a) {
   int saved_errno = errno;
   char path[kPathMax];
   char line[kLineMax];
@@ -252,37 +251,37 @@ out:
   return found;
 }
 
-static enum nss_status not_found(int *errnop, int *h_errnop) {
+static enum nss_status not_found(int* errnop, int* h_errnop) {
   *errnop = ENOENT;
   *h_errnop = HOST_NOT_FOUND;
   return NSS_STATUS_NOTFOUND;
 }
 
-static enum nss_status too_small(int *errnop, int *h_errnop) {
+static enum nss_status too_small(int* errnop, int* h_errnop) {
   *errnop = ERANGE;
   *h_errnop = NETDB_INTERNAL;
   return NSS_STATUS_TRYAGAIN;
 }
 
 /* Bytes to skip at p so that it is aligned for type alignment `align`. */
-static size_t pad_for(const char *p, size_t align) {
+static size_t pad_for(const char* p, size_t align) {
   return (align - (uintptr_t)p % align) % align;
 }
 
 /* Lays out the answer (all of family af) as a hostent in buffer. */
-static enum nss_status fill_hostent(const struct answer *a, int af, struct hostent *result,
-                                    char *buffer, size_t buflen, int *errnop, int *h_errnop,
-                                    char **canonp) {
+static enum nss_status fill_hostent(const struct answer* a, int af, struct hostent* result,
+                                    char* buffer, size_t buflen, int* errnop, int* h_errnop,
+                                    char** canonp) {
   size_t addrlen = af == AF_INET ? 4 : 16;
-  size_t pad = pad_for(buffer, _Alignof(char *));
-  size_t need = pad + (size_t)(a->naddrs + 1 + a->naliases + 1) * sizeof(char *) +
+  size_t pad = pad_for(buffer, _Alignof(char*));
+  size_t need = pad + (size_t)(a->naddrs + 1 + a->naliases + 1) * sizeof(char*) +
                 (size_t)a->naddrs * addrlen + strlen(a->canon) + 1;
   for (int i = 0; i < a->naliases; i++) need += strlen(a->aliases[i]) + 1;
   if (buflen < need) return too_small(errnop, h_errnop);
 
-  char **addr_list = (char **)(void *)(buffer + pad);
-  char **alias_list = addr_list + a->naddrs + 1;
-  char *p = (char *)(alias_list + a->naliases + 1);
+  char** addr_list = (char**)(void*)(buffer + pad);
+  char** alias_list = addr_list + a->naddrs + 1;
+  char* p = (char*)(alias_list + a->naliases + 1);
   for (int i = 0; i < a->naddrs; i++) {
     memcpy(p, a->addrs[i].bytes, addrlen);
     addr_list[i] = p;
@@ -308,10 +307,10 @@ static enum nss_status fill_hostent(const struct answer *a, int af, struct hoste
   return NSS_STATUS_SUCCESS;
 }
 
-EXPORT enum nss_status _nss_jobset_gethostbyname3_r(const char *name, int af,
-                                                    struct hostent *result, char *buffer,
-                                                    size_t buflen, int *errnop, int *h_errnop,
-                                                    int32_t *ttlp, char **canonp) {
+EXPORT enum nss_status _nss_jobset_gethostbyname3_r(const char* name, int af,
+                                                    struct hostent* result, char* buffer,
+                                                    size_t buflen, int* errnop, int* h_errnop,
+                                                    int32_t* ttlp, char** canonp) {
   if (af != AF_INET && af != AF_INET6) {
     *errnop = EAFNOSUPPORT;
     *h_errnop = NO_DATA;
@@ -323,26 +322,26 @@ EXPORT enum nss_status _nss_jobset_gethostbyname3_r(const char *name, int af,
   return fill_hostent(&a, af, result, buffer, buflen, errnop, h_errnop, canonp);
 }
 
-EXPORT enum nss_status _nss_jobset_gethostbyname2_r(const char *name, int af,
-                                                    struct hostent *result, char *buffer,
-                                                    size_t buflen, int *errnop, int *h_errnop) {
+EXPORT enum nss_status _nss_jobset_gethostbyname2_r(const char* name, int af,
+                                                    struct hostent* result, char* buffer,
+                                                    size_t buflen, int* errnop, int* h_errnop) {
   return _nss_jobset_gethostbyname3_r(name, af, result, buffer, buflen, errnop, h_errnop, NULL,
                                       NULL);
 }
 
-EXPORT enum nss_status _nss_jobset_gethostbyname_r(const char *name, struct hostent *result,
-                                                   char *buffer, size_t buflen, int *errnop,
-                                                   int *h_errnop) {
-  return _nss_jobset_gethostbyname3_r(name, AF_INET, result, buffer, buflen, errnop, h_errnop,
-                                      NULL, NULL);
+EXPORT enum nss_status _nss_jobset_gethostbyname_r(const char* name, struct hostent* result,
+                                                   char* buffer, size_t buflen, int* errnop,
+                                                   int* h_errnop) {
+  return _nss_jobset_gethostbyname3_r(name, AF_INET, result, buffer, buflen, errnop, h_errnop, NULL,
+                                      NULL);
 }
 
 /* getaddrinfo's entry point: every address of the name, both families, as
  * a list of tuples in buffer. glibc may pass a first tuple of its own in
  * *pat; it then gets a copy of our first. */
-EXPORT enum nss_status _nss_jobset_gethostbyname4_r(const char *name, struct gaih_addrtuple **pat,
-                                                    char *buffer, size_t buflen, int *errnop,
-                                                    int *h_errnop, int32_t *ttlp) {
+EXPORT enum nss_status _nss_jobset_gethostbyname4_r(const char* name, struct gaih_addrtuple** pat,
+                                                    char* buffer, size_t buflen, int* errnop,
+                                                    int* h_errnop, int32_t* ttlp) {
   struct answer a;
   if (!lookup(name, NULL, AF_UNSPEC, &a)) return not_found(errnop, h_errnop);
 
@@ -351,11 +350,11 @@ EXPORT enum nss_status _nss_jobset_gethostbyname4_r(const char *name, struct gai
   size_t need = pad + (size_t)a.naddrs * sizeof(struct gaih_addrtuple) + namelen;
   if (buflen < need) return too_small(errnop, h_errnop);
 
-  struct gaih_addrtuple *tuples = (struct gaih_addrtuple *)(void *)(buffer + pad);
-  char *canon = (char *)(tuples + a.naddrs);
+  struct gaih_addrtuple* tuples = (struct gaih_addrtuple*)(void*)(buffer + pad);
+  char* canon = (char*)(tuples + a.naddrs);
   memcpy(canon, a.canon, namelen);
   for (int i = 0; i < a.naddrs; i++) {
-    struct gaih_addrtuple *t = &tuples[i];
+    struct gaih_addrtuple* t = &tuples[i];
     memset(t, 0, sizeof *t);
     t->next = i + 1 < a.naddrs ? &tuples[i + 1] : NULL;
     t->name = canon;
@@ -370,9 +369,9 @@ EXPORT enum nss_status _nss_jobset_gethostbyname4_r(const char *name, struct gai
   return NSS_STATUS_SUCCESS;
 }
 
-EXPORT enum nss_status _nss_jobset_gethostbyaddr_r(const void *addr, socklen_t len, int af,
-                                                   struct hostent *result, char *buffer,
-                                                   size_t buflen, int *errnop, int *h_errnop) {
+EXPORT enum nss_status _nss_jobset_gethostbyaddr_r(const void* addr, socklen_t len, int af,
+                                                   struct hostent* result, char* buffer,
+                                                   size_t buflen, int* errnop, int* h_errnop) {
   if ((af != AF_INET || len != 4) && (af != AF_INET6 || len != 16)) {
     *errnop = EAFNOSUPPORT;
     *h_errnop = NO_DATA;
