@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "launcher/commands.hpp"
+#include "launcher/rdzv_command.hpp"
 #include "launcher/spec/adhoc.hpp"
 
 #ifndef PACKAGE_VERSION
@@ -32,6 +33,7 @@ struct Args {
   RunFlags run_flags;
   RunOptions run_options;
   NodeSource run_nodes;
+  RdzvArgs rdzv;
 };
 
 void add_map_flags(CLI::App* cmd, MapFlags& m) {
@@ -220,17 +222,19 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
       "  jobset run job.toml --tag-output           run it on this machine\n"
       "  jobset run -n 4 ./a.out                    the mpirun way, no file needed\n"
       "  jobset convert job.yaml -o job.toml        Kubernetes YAML to the native TOML\n"
+      "  jobset rdzv wait leader                    inside a run: wait for a key\n"
       "\nSee jobset COMMAND --help, jobset(1) and jobset-file(5).");
   CLI::App* validate_cmd = add_validate(app, a);
   CLI::App* convert_cmd = add_convert(app, a);
   CLI::App* plan_cmd = add_plan(app, a);
   CLI::App* run_cmd = add_run(app, a);
+  CLI::App* rdzv_cmd = add_rdzv(app, a.rdzv);
 
-  const std::vector<std::string> commands = {"validate", "convert", "plan", "run"};
+  const std::vector<std::string> commands = {"validate", "convert", "plan", "run", "rdzv"};
   if (!args.empty() && !args[0].empty() && args[0][0] != '-' &&
       std::find(commands.begin(), commands.end(), args[0]) == commands.end()) {
     err << "jobset: unknown command '" << args[0]
-        << "' (commands: validate, convert, plan, run; see jobset --help)\n";
+        << "' (commands: validate, convert, plan, run, rdzv; see jobset --help)\n";
     return kExitBadInput;
   }
   try {
@@ -242,6 +246,7 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
   }
 
   if (validate_cmd->parsed()) return cmd_validate(a.files, a.quiet, out, err);
+  if (rdzv_cmd->parsed()) return cmd_rdzv(a.rdzv, out, err);
   if (a.in.file.empty() == a.in.adhoc.empty()) {
     err << "jobset: give a JobSet FILE or an mpirun-style -n N PROGRAM, not "
         << (a.in.file.empty() ? "neither" : "both") << " (see jobset "

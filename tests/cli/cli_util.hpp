@@ -28,20 +28,27 @@ struct Run {
   }
 };
 
-// Runs `jobset ARGS` through the shell (ARGS is shell text) in the source
-// tree, capturing both streams.
-inline Run jobset(const std::string& args, const std::string& stdin_text = "") {
+// Runs shell text `command` in the source tree, capturing both streams.
+inline Run sh(const std::string& command, const std::string& stdin_text = "") {
   Scratch s;
   std::string in = s.write("stdin", stdin_text);
-  std::string cmd = std::string("cd '") + JOBSET_SRCDIR + "' && '" + JOBSET_BUILDDIR +
-                    "/launcher/jobset' " + args + " <'" + in + "' >'" + (s.dir() / "out").string() +
-                    "' 2>'" + (s.dir() / "err").string() + "'";
+  std::string cmd = std::string("cd '") + JOBSET_SRCDIR + "' && " + command + " <'" + in +
+                    "' >'" + (s.dir() / "out").string() + "' 2>'" + (s.dir() / "err").string() +
+                    "'";
   int status = std::system(cmd.c_str());
   Run r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(s.dir() / "out");
   r.err = slurp(s.dir() / "err");
   return r;
+}
+
+// Runs `jobset ARGS` through the shell (ARGS is shell text) in the source
+// tree, capturing both streams; `env` goes before the command (VAR=value
+// assignments, or `env -u VAR`).
+inline Run jobset(const std::string& args, const std::string& stdin_text = "",
+                  const std::string& env = "") {
+  return sh(env + " '" + JOBSET_BUILDDIR + "/launcher/jobset' " + args, stdin_text);
 }
 
 }  // namespace clitest
