@@ -97,7 +97,7 @@ TEST_CASE("process spec: the indexes of a process in the JobSet", "[process_spec
   CHECK(env["TORCHELASTIC_MAX_RESTARTS"] == "5");
   CHECK(env["JOBSET_HOSTNAME"] == "dw-workers-1-1");
   CHECK(env["JOBSET_FQDN"] == "dw-workers-1-1.dw");
-  CHECK(env["JOBSET_COORDINATOR"] == "dw-workers-1-2.dw");
+  CHECK(env["JOBSET_COORDINATOR"] == "10.0.0.7");  // the coordinator host, as MASTER_ADDR
   CHECK(env["WORLD_SIZE"] == "7");
   CHECK(env["JOBSET_GLOBAL_RANK"] == "5");
   CHECK(env["ROLE_RANK"] == "4");
@@ -219,13 +219,15 @@ TEST_CASE("process spec: argv is command then args; cwd and binding from the fil
   CHECK(env_map(s.env)["JOBSET_RESTART_ATTEMPT"] == "1");
 }
 
-TEST_CASE("process spec: without DNS hostnames there is no FQDN and the coordinator is a bare name",
-          "[process_spec]") {
+TEST_CASE(
+    "process spec: without DNS hostnames there is no FQDN; the coordinator is still the "
+    "coordinator host",
+    "[process_spec]") {
   Fixture f = planned(std::string(kJob) + "[network]\nenable_dns_hostnames = false\n");
   ProcessSpecs specs(f.js, f.plan, settings());
   auto env = env_map(specs.environment(0, 0));
   CHECK(env.count("JOBSET_FQDN") == 0);
-  CHECK(env["JOBSET_COORDINATOR"] == "dw-workers-1-2");
+  CHECK(env["JOBSET_COORDINATOR"] == "10.0.0.7");
 }
 
 TEST_CASE("process spec: the multislice example's slice variables", "[process_spec]") {

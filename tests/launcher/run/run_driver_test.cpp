@@ -106,6 +106,7 @@ struct Run {
                   [] { return 0.0; }};
   std::map<std::string, std::vector<rt::Message>> sent;
   std::map<std::string, bool> closed;
+  std::unique_ptr<Names> names;
   std::unique_ptr<RunDriver> driver;
 
   explicit Run(const std::string& text, std::optional<int64_t> max_restarts = std::nullopt,
@@ -129,7 +130,9 @@ struct Run {
     SpecSettings specs;
     specs.max_restarts = effective_max_restarts(js, max_restarts);
     specs.coordinator_host = "127.0.0.1";
-    driver = std::make_unique<RunDriver>(js, plan, options, specs,
+    names = std::make_unique<Names>(js, plan, simulated_addresses(plan.cluster.nodes.size(), 1),
+                                    std::vector<PortMap>{});
+    driver = std::make_unique<RunDriver>(js, plan, options, specs, *names,
                                          DriverIo{loop, starter, sink, err, &events, tty});
   }
   void connect(const std::string& node) {
