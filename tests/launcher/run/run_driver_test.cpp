@@ -273,10 +273,16 @@ TEST_CASE(
   REQUIRE(kills.size() == 1);
   CHECK(kills[0].launches.size() == 2);
   CHECK(kills[0].grace_ms == 250);
-  // On each node the Kill comes first, then the Spawn of the new attempt.
+  // On each node the Kill comes first, then the new attempt's hosts file,
+  // then its Spawn.
   const auto& to_n1 = r.sent["n1"];
-  REQUIRE(to_n1.size() == 3);
-  CHECK(std::holds_alternative<rt::Kill>(to_n1[1]));
+  REQUIRE(to_n1.size() == 5);
+  CHECK(std::get<rt::Hosts>(to_n1[0]).attempt == 0);
+  CHECK(std::holds_alternative<rt::Spawn>(to_n1[1]));
+  CHECK(std::holds_alternative<rt::Kill>(to_n1[2]));
+  CHECK(std::get<rt::Hosts>(to_n1[3]).attempt == 1);
+  CHECK(std::get<rt::Hosts>(to_n1[3]).text.find("127.1.0.2\tfour-") != std::string::npos);
+  CHECK(std::holds_alternative<rt::Spawn>(to_n1[4]));
   auto again = r.spawned("n1");
   REQUIRE(again.size() == 4);
   CHECK(env_of(again[2], "JOBSET_RESTART_ATTEMPT") == "1");
