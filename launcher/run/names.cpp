@@ -115,7 +115,10 @@ std::string fqdn_reference(const JobSet& js, const Plan& plan) {
       size_t at = value.find(suffix);
       if (at == std::string::npos || at == 0) continue;
       for (const Process& p : plan.expansion.processes)
-        if (value.find(fqdn(js, p)) != std::string::npos) return var + "=" + value;
+        if (value.find(fqdn(js, p)) != std::string::npos) {
+          std::string ref = var;
+          return ref.append("=").append(value);
+        }
     }
   }
   return "";
