@@ -31,9 +31,9 @@ struct Limits {
   size_t max_name = 255;                       // bytes of a name (a DNS name's bound)
   int64_t max_timeout_ms = int64_t{24} * 3600 * 1000;
   // Per process (per hello name; per connection for the name ""):
-  size_t max_keys = 4096;                    // keys put
+  size_t max_keys = 4096;                     // keys put
   size_t max_value_bytes = size_t{16} << 20;  // bytes of the values of those keys
-  size_t max_waiting = 64;                   // requests waiting in the store at once
+  size_t max_waiting = 64;                    // requests waiting in the store at once
   // Per connection, in the daemon: requests forwarded and not yet answered
   // (the waiting ones plus pipelined quick ones), and bytes read from the
   // socket but not yet fed (the daemon's own bound; Session never sees it).
@@ -62,16 +62,16 @@ const char* error_name(ErrorCode code);
 // One request. Each op uses the fields its comment names; the others keep
 // their defaults (and are neither read nor written on the wire).
 struct Request {
-  uint64_t id = 0;                 // 0 .. 2^53 (a JSON number every language reads exactly)
-  Op op = Op::kHello;              //
-  uint64_t version = 0;            // hello: the protocol version (1); watch: the version seen
-  std::string name;                // hello: the caller's name ("" allowed); lookup: a name or FQDN
-  std::string key;                 // put, get, watch
+  uint64_t id = 0;       // 0 .. 2^53 (a JSON number every language reads exactly)
+  Op op = Op::kHello;    //
+  uint64_t version = 0;  // hello: the protocol version (1); watch: the version seen
+  std::string name;      // hello: the caller's name ("" allowed); lookup: a name or FQDN
+  std::string key;       // put, get, watch
   std::optional<std::string> value;  // put (required); barrier (optional per-member payload)
-  bool persistent = false;         // put
-  int64_t timeout_ms = 0;          // get, watch, lookup, barrier; 0 .. max_timeout_ms
-  Scope scope = Scope::kAll;       // barrier
-  std::string tag;                 // barrier
+  bool persistent = false;           // put
+  int64_t timeout_ms = 0;            // get, watch, lookup, barrier; 0 .. max_timeout_ms
+  Scope scope = Scope::kAll;         // barrier
+  std::string tag;                   // barrier
 
   bool operator==(const Request&) const = default;
 };

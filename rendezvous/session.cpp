@@ -12,8 +12,9 @@ std::vector<Action> Session::feed(std::string_view bytes) {
     size_t take = nl == std::string_view::npos ? bytes.size() : nl + 1;
     if (partial_.size() + take > limits_.max_line) {
       // Over the bound, whether or not its end has arrived: no need to wait.
-      close(out, error_reply(std::nullopt, ErrorCode::kTooLarge,
-                             "a line is at most " + std::to_string(limits_.max_line) + " bytes"),
+      close(out,
+            error_reply(std::nullopt, ErrorCode::kTooLarge,
+                        "a line is at most " + std::to_string(limits_.max_line) + " bytes"),
             "line too long");
       break;
     }
@@ -58,11 +59,11 @@ void Session::line(std::string_view text, std::vector<Action>& out) {
                    "malformed first request");
     }
     if (parsed->op != Op::kHello) {
-      return close(out,
-                   error_reply(parsed->id, ErrorCode::kBadRequest,
-                               std::string("the first request must be hello, found ") +
-                                   op_name(parsed->op)),
-                   "no hello");
+      return close(
+          out,
+          error_reply(parsed->id, ErrorCode::kBadRequest,
+                      std::string("the first request must be hello, found ") + op_name(parsed->op)),
+          "no hello");
     }
   }
   if (!parsed.ok()) {
@@ -76,9 +77,9 @@ void Session::line(std::string_view text, std::vector<Action>& out) {
     return;
   }
   if (request.op == Op::kBarrier && name_.empty()) {
-    out.push_back(Action::reply(error_reply(
-        request.id, ErrorCode::kBadRequest,
-        "a client without a name (hello name \"\") cannot enter a barrier")));
+    out.push_back(Action::reply(
+        error_reply(request.id, ErrorCode::kBadRequest,
+                    "a client without a name (hello name \"\") cannot enter a barrier")));
     return;
   }
   if (in_flight_.size() >= limits_.max_in_flight) {

@@ -177,23 +177,21 @@ void Store::put(const std::string& caller, const Origin& origin, const Request& 
 }
 
 // get and watch: a get is satisfied by any version, a watch by a newer one.
-void Store::get(const std::string& caller, const Origin& origin, const Request& q,
-                int64_t now_ms) {
+void Store::get(const std::string& caller, const Origin& origin, const Request& q, int64_t now_ms) {
   auto it = kv_.find(q.key);
-  bool satisfied =
-      it != kv_.end() && (q.op == Op::kGet || it->second.version > q.version);
+  bool satisfied = it != kv_.end() && (q.op == Op::kGet || it->second.version > q.version);
   if (satisfied) {
-    return reply(origin, ok_reply(q.id, {{"value", it->second.value},
-                                         {"version", it->second.version}}));
+    return reply(origin,
+                 ok_reply(q.id, {{"value", it->second.value}, {"version", it->second.version}}));
   }
   if (q.timeout_ms > 0) {
     (void)wait(caller, origin, q, "k:" + q.key, now_ms, true);
   } else if (q.op == Op::kGet) {
     reply(origin, error_reply(q.id, ErrorCode::kNotFound, "key '" + q.key + "' is not set"));
   } else {
-    reply(origin, error_reply(q.id, ErrorCode::kTimeout,
-                              "key '" + q.key + "' is not past version " +
-                                  std::to_string(q.version)));
+    reply(origin,
+          error_reply(q.id, ErrorCode::kTimeout,
+                      "key '" + q.key + "' is not past version " + std::to_string(q.version)));
   }
 }
 
@@ -219,9 +217,9 @@ void Store::lookup(const std::string& caller, const Origin& origin, const Reques
     (void)wait(caller, origin, q, "n:" + m->name, now_ms, true);
     return;
   }
-  reply(origin, error_reply(q.id, ErrorCode::kNotFound,
-                            "'" + m->name + "' has not started in attempt " +
-                                std::to_string(attempt_)));
+  reply(origin,
+        error_reply(q.id, ErrorCode::kNotFound,
+                    "'" + m->name + "' has not started in attempt " + std::to_string(attempt_)));
 }
 
 void Store::wake_member(const Member& m) {

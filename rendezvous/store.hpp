@@ -130,7 +130,7 @@ class Store {
   std::vector<Member> members_;
   std::map<std::string, size_t> index_;       // members_ by name and by FQDN
   std::map<std::string, size_t> group_size_;  // barrier groups (group_of) and their sizes
-  std::map<Origin, std::string> callers_;  // hello names by origin
+  std::map<Origin, std::string> callers_;     // hello names by origin
   std::map<std::string, Entry> kv_;
   std::map<std::string, Usage> usage_;
   std::map<std::string, Barrier> barriers_;

@@ -22,7 +22,11 @@ namespace jobset::rdzv {
 struct Origin {
   int node = 0;
   uint64_t client = 0;
-  auto operator<=>(const Origin&) const = default;
+  // Spelled out: clang-tidy 14 misreads a defaulted operator<=>.
+  bool operator==(const Origin& o) const { return node == o.node && client == o.client; }
+  bool operator<(const Origin& o) const {
+    return node != o.node ? node < o.node : client < o.client;
+  }
 };
 
 struct Waiter {

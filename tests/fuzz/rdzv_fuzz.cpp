@@ -93,15 +93,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!same(whole, feed_in_chunks(bytes, chunk)))
     broken("actions do not depend on how reads cut the bytes", std::to_string(chunk));
 
-  Store store("r", [](const Origin&, const std::string& line) { check_reply(line); },
-              small_limits());
+  Store store(
+      "r", [](const Origin&, const std::string& line) { check_reply(line); }, small_limits());
   store.begin_attempt(0, members());
   int64_t now = 0;
   for (size_t i = 0; i < whole.size(); ++i) {
     const Action& a = whole[i];
     if (a.kind == Action::Kind::kClose) {
       if (i + 1 != whole.size()) broken("a close is the last action", a.text);
-      if (i == 0 || whole[i - 1].kind != Action::Kind::kReply) broken("a close follows its reply", a.text);
+      if (i == 0 || whole[i - 1].kind != Action::Kind::kReply)
+        broken("a close follows its reply", a.text);
       continue;
     }
     if (a.kind == Action::Kind::kReply) {

@@ -12,7 +12,8 @@ using Kind = Action::Kind;
 
 namespace {
 
-const std::string kHello = R"({"id":1,"op":"hello","version":1,"name":"w-0"})" "\n";
+const std::string kHello = R"({"id":1,"op":"hello","version":1,"name":"w-0"})"
+                           "\n";
 
 // The one reply among `actions`, as JSON.
 json reply_of(const std::vector<Action>& actions) {
@@ -54,7 +55,10 @@ TEST_CASE("session: the hello is forwarded and the name recorded", "[session]") 
 
 TEST_CASE("session: lines cut anywhere are put back together", "[session]") {
   Session s;
-  std::string bytes = kHello + R"({"id":2,"op":"get","key":"k"})" "\r\n\n" R"({"id":3,"op":"hosts"})" "\n";
+  std::string bytes = kHello + R"({"id":2,"op":"get","key":"k"})"
+                               "\r\n\n"
+                               R"({"id":3,"op":"hosts"})"
+                               "\n";
   std::vector<Action> all;
   for (char c : bytes) {
     auto a = s.feed(std::string_view(&c, 1));
@@ -69,7 +73,9 @@ TEST_CASE("session: lines cut anywhere are put back together", "[session]") {
 
   // Several lines in one read, the last one partial.
   Session t = greeted();
-  auto a = t.feed(R"({"id":5,"op":"hosts"})" "\n" R"({"id":6,"op":"ho)");
+  auto a = t.feed(R"({"id":5,"op":"hosts"})"
+                  "\n"
+                  R"({"id":6,"op":"ho)");
   REQUIRE(a.size() == 1);
   CHECK(a[0].request.id == 5);
   a = t.feed("sts\"}\n");
@@ -79,7 +85,9 @@ TEST_CASE("session: lines cut anywhere are put back together", "[session]") {
 
 TEST_CASE("session: anything before hello is refused and closes", "[session]") {
   Session s;
-  auto a = s.feed(R"({"id":4,"op":"hosts"})" "\n" + kHello);
+  auto a = s.feed(R"({"id":4,"op":"hosts"})"
+                  "\n" +
+                  kHello);
   REQUIRE(a.size() == 2);
   CHECK(closes(a));
   json r = reply_of(a);
@@ -95,9 +103,14 @@ TEST_CASE("session: anything before hello is refused and closes", "[session]") {
   CHECK(reply_of(a)["error"] == "bad_request");
 }
 
-TEST_CASE("session: malformed requests after hello are answered, the connection stays", "[session]") {
+TEST_CASE("session: malformed requests after hello are answered, the connection stays",
+          "[session]") {
   Session s = greeted();
-  auto a = s.feed(R"({"id":8,"op":"get","key":"bad key"})" "\n" "{oops\n" R"({"id":9,"op":"hosts"})" "\n");
+  auto a = s.feed(R"({"id":8,"op":"get","key":"bad key"})"
+                  "\n"
+                  "{oops\n"
+                  R"({"id":9,"op":"hosts"})"
+                  "\n");
   REQUIRE(a.size() == 3);
   json first = json::parse(a[0].text);
   CHECK(first["id"] == 8);
@@ -132,9 +145,13 @@ TEST_CASE("session: a line over the bound gets too_large and closes", "[session]
 
 TEST_CASE("session: a nameless client may not enter a barrier", "[session]") {
   Session s;
-  s.feed(R"({"id":1,"op":"hello","version":1,"name":""})" "\n");
+  s.feed(R"({"id":1,"op":"hello","version":1,"name":""})"
+         "\n");
   CHECK(s.said_hello());
-  auto a = s.feed(R"({"id":2,"op":"barrier","scope":"all"})" "\n" R"({"id":3,"op":"hosts"})" "\n");
+  auto a = s.feed(R"({"id":2,"op":"barrier","scope":"all"})"
+                  "\n"
+                  R"({"id":3,"op":"hosts"})"
+                  "\n");
   REQUIRE(a.size() == 2);
   json r = reply_of(a);
   CHECK(r["id"] == 2);
@@ -142,7 +159,8 @@ TEST_CASE("session: a nameless client may not enter a barrier", "[session]") {
   CHECK(a[1].kind == Kind::kForward);
 
   Session named = greeted();
-  a = named.feed(R"({"id":2,"op":"barrier","scope":"all"})" "\n");
+  a = named.feed(R"({"id":2,"op":"barrier","scope":"all"})"
+                 "\n");
   REQUIRE(a.size() == 1);
   CHECK(a[0].kind == Kind::kForward);
 }
@@ -151,7 +169,8 @@ TEST_CASE("session: too many unanswered requests is a flood and closes", "[sessi
   Limits limits;
   limits.max_in_flight = 3;
   Session s = greeted(limits);
-  std::string get = R"({"id":7,"op":"get","key":"k","timeout_ms":1000})" "\n";
+  std::string get = R"({"id":7,"op":"get","key":"k","timeout_ms":1000})"
+                    "\n";
   for (int i = 0; i < 3; ++i) CHECK(s.feed(get).at(0).kind == Kind::kForward);
   s.answered(7);  // one answer frees one place (the same id three times)
   CHECK(s.feed(get).at(0).kind == Kind::kForward);

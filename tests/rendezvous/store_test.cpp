@@ -18,8 +18,13 @@ std::vector<Member> members() {
   std::vector<Member> all;
   auto add = [&](const std::string& rjob, int job, int pod, int node) {
     std::string name = "train-" + rjob + "-" + std::to_string(job) + "-" + std::to_string(pod);
-    all.push_back(Member{name, name + ".train", rjob, job, "node" + std::to_string(node),
-                         "127.0.3." + std::to_string(all.size() + 1), {{"http", 8080}}});
+    all.push_back(Member{name,
+                         name + ".train",
+                         rjob,
+                         job,
+                         "node" + std::to_string(node),
+                         "127.0.3." + std::to_string(all.size() + 1),
+                         {{"http", 8080}}});
   };
   add("workers", 0, 0, 0);
   add("workers", 0, 1, 0);
@@ -38,10 +43,13 @@ struct Reply {
 class Fixture {
  public:
   Fixture(Limits limits = Limits{})
-      : store_("train", [this](const Origin& o, std::string line) {
-          REQUIRE(line.back() == '\n');
-          replies_.push_back({o, json::parse(line)});
-        }, limits) {
+      : store_(
+            "train",
+            [this](const Origin& o, std::string line) {
+              REQUIRE(line.back() == '\n');
+              replies_.push_back({o, json::parse(line)});
+            },
+            limits) {
     store_.begin_attempt(0, members());
   }
 
@@ -75,13 +83,13 @@ std::string put(int id, const std::string& key, const std::string& value, bool p
 }
 
 std::string get(int id, const std::string& key, int timeout = 0) {
-  return R"({"id":)" + std::to_string(id) + R"(,"op":"get","key":")" + key +
-         R"(","timeout_ms":)" + std::to_string(timeout) + "}";
+  return R"({"id":)" + std::to_string(id) + R"(,"op":"get","key":")" + key + R"(","timeout_ms":)" +
+         std::to_string(timeout) + "}";
 }
 
 std::string barrier(int id, const std::string& scope, const std::string& extra = "") {
-  return R"({"id":)" + std::to_string(id) + R"(,"op":"barrier","scope":")" + scope + "\"" +
-         extra + "}";
+  return R"({"id":)" + std::to_string(id) + R"(,"op":"barrier","scope":")" + scope + "\"" + extra +
+         "}";
 }
 
 json only(const std::vector<Reply>& replies) {
@@ -101,8 +109,7 @@ TEST_CASE("store: hello answers with the run, the attempt and the FQDN", "[store
   CHECK(body["fqdn"] == "train-workers-1-0.train");
 
   CHECK(only(f.send({0, 2}, R"({"id":1,"op":"hello","version":1,"name":""})"))["fqdn"] == "");
-  json stranger =
-      only(f.send({0, 3}, R"({"id":1,"op":"hello","version":1,"name":"nobody"})"));
+  json stranger = only(f.send({0, 3}, R"({"id":1,"op":"hello","version":1,"name":"nobody"})"));
   CHECK(stranger["error"] == "not_found");
   // A connection whose hello failed is not a caller.
   CHECK(only(f.send({0, 3}, get(2, "k")))["error"] == "bad_request");
@@ -119,7 +126,8 @@ TEST_CASE("store: put counts versions and get reads them", "[store]") {
   CHECK(g["version"] == 2);
 }
 
-TEST_CASE("store: a blocking get is woken by a put, and others' requests are not held up", "[store]") {
+TEST_CASE("store: a blocking get is woken by a put, and others' requests are not held up",
+          "[store]") {
   Fixture f;
   Origin a = f.hello("train-workers-0-0", 1);
   Origin b = f.hello("", 2);
@@ -178,14 +186,17 @@ TEST_CASE("store: watch answers only a version past the one seen", "[store]") {
   CHECK(r[1].body["value"] == "three");
 }
 
-TEST_CASE("store: lookup by name or FQDN waits for registration; unknown names fail at once", "[store]") {
+TEST_CASE("store: lookup by name or FQDN waits for registration; unknown names fail at once",
+          "[store]") {
   Fixture f;
   Origin a = f.hello("", 1);
-  CHECK(only(f.send(a, R"({"id":1,"op":"lookup","name":"train-ghost-0-0","timeout_ms":500})"))["error"] ==
+  CHECK(only(f.send(
+            a, R"({"id":1,"op":"lookup","name":"train-ghost-0-0","timeout_ms":500})"))["error"] ==
         "not_found");
   CHECK(only(f.send(a, R"({"id":2,"op":"lookup","name":"train-workers-1-1"})"))["error"] ==
         "not_found");  // known, not started, no wait asked
-  CHECK(f.send(a, R"({"id":3,"op":"lookup","name":"train-workers-1-1.train","timeout_ms":500})").empty());
+  CHECK(f.send(a, R"({"id":3,"op":"lookup","name":"train-workers-1-1.train","timeout_ms":500})")
+            .empty());
   f.store().set_registered("train-workers-1-1", true);
   json found = only(f.take());
   CHECK(found["id"] == 3);
@@ -275,7 +286,8 @@ TEST_CASE("store: barrier values come back to every member as a map", "[store]")
   auto r = f.send(b, barrier(2, "job", R"(,"value":"blob-b")"));
   REQUIRE(r.size() == 2);
   for (const Reply& reply : r) {
-    CHECK(reply.body["values"] == json{{"train-workers-0-0", "blob-a"}, {"train-workers-0-1", "blob-b"}});
+    CHECK(reply.body["values"] ==
+          json{{"train-workers-0-0", "blob-a"}, {"train-workers-0-1", "blob-b"}});
   }
 }
 
