@@ -46,7 +46,7 @@ struct Failure {
 template <typename T>
 class [[nodiscard]] Answer {
  public:
-  Answer(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
+  Answer(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
   Answer(Failure failure) : v_(std::move(failure)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }

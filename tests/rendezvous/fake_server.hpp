@@ -79,7 +79,8 @@ inline Handler canned() {
                        {"address", "127.0.3.2"},
                        {"ports", {{"http", 8080}}},
                        {"attempt", 0}})};
-      if (r["name"] == "demo-late-0-0") return {error(r, "timeout", "demo-late-0-0 has not started")};
+      if (r["name"] == "demo-late-0-0")
+        return {error(r, "timeout", "demo-late-0-0 has not started")};
       return {error(r, "not_found", r["name"].get<std::string>() + " is not a process of demo")};
     }
     if (op == "hosts")
