@@ -22,6 +22,7 @@ using namespace rdzvtest;
 
 namespace {
 
+// For the tests of timeouts: wait 200 ms past a request's timeout, not 5 s.
 Options quick() {
   Options o;
   o.margin_ms = 200;
@@ -29,7 +30,7 @@ Options quick() {
 }
 
 Client connect_to(const FakeServer& s, const std::string& name = "demo-workers-0-0",
-                  Options o = quick()) {
+                  Options o = {}) {
   auto c = Client::connect(s.path(), name, o);
   INFO((c ? "" : c.failure().message));
   REQUIRE(c);
@@ -161,7 +162,7 @@ TEST_CASE(
     }
     return {ok(*late, {{"value", "too late"}, {"version", 1}}), ok(r, {{"version", 1}})};
   });
-  Client c = connect_to(s);
+  Client c = connect_to(s, "demo-workers-0-0", quick());
   auto start = std::chrono::steady_clock::now();
   auto r = c.get("silent", 300);
   double took = seconds_since(start);
