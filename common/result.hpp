@@ -18,19 +18,19 @@ class Error {
   const std::string& message() const { return message_; }
 
   // Returns this error with `context` in front: "context: message".
-  Error with_context(const std::string& context) const {
-    return Error(context + ": " + message_);
-  }
+  Error with_context(const std::string& context) const { return Error(context + ": " + message_); }
 
  private:
   std::string message_;
 };
 
-template <typename T>
+// E is the error type: Error, or one that carries more (a code, as the
+// rendezvous client's Failure).
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
+  Result(E error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   explicit operator bool() const { return ok(); }
@@ -45,10 +45,10 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
   // REQUIRES: !ok()
-  const Error& error() const { return std::get<Error>(v_); }
+  const E& error() const { return std::get<E>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 // A Result that carries no value: success or an Error.

@@ -46,11 +46,15 @@ void add_timeout(CLI::App* cmd, RdzvArgs& a, const std::string& what) {
 
 int exit_code(Code code) {
   switch (code) {
-    case Code::kOk: return kExitSuccess;
-    case Code::kTimeout: return kExitTimeout;
+    case Code::kOk:
+      return kExitSuccess;
+    case Code::kTimeout:
+      return kExitTimeout;
     case Code::kBadRequest:
-    case Code::kTooLarge: return kExitBadInput;
-    default: return kExitInternal;
+    case Code::kTooLarge:
+      return kExitBadInput;
+    default:
+      return kExitInternal;
   }
 }
 
@@ -59,10 +63,17 @@ int report(const Failure& f, std::ostream& err) {
   return exit_code(f.code);
 }
 
+// A host's field as text; "" when it is missing or not a string.
+std::string text_of(const nlohmann::json& host, const char* field) {
+  auto it = host.find(field);
+  return it != host.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// ADDRESS [FQDN] NAME per process, as /etc/hosts has them.
 void print_hosts(const nlohmann::json& reply, std::ostream& out) {
   for (const auto& h : reply["hosts"]) {
-    std::string address = h.value("address", ""), fqdn = h.value("fqdn", ""),
-                name = h.value("name", "");
+    std::string address = text_of(h, "address"), fqdn = text_of(h, "fqdn"),
+                name = text_of(h, "name");
     if (address.empty() || name.empty()) continue;
     out << address;
     if (!fqdn.empty() && fqdn != name) out << " " << fqdn;
@@ -123,9 +134,10 @@ CLI::App* add_rdzv(CLI::App& app, RdzvArgs& a) {
   put->add_option("value", a.value, "UTF-8 text, at most 1 MiB")->required();
   put->add_flag("--persistent", a.persistent,
                 "Keep the key across JobSet restarts (default: removed when the JobSet restarts)");
-  put->footer("Examples:\n  jobset rdzv put leader \"$JOBSET_HOSTNAME\"\n"
-              "  jobset rdzv put --persistent checkpoint/step 1200\n"
-              "  jobset rdzv put offset -- -5      (-- before a value that starts with -)");
+  put->footer(
+      "Examples:\n  jobset rdzv put leader \"$JOBSET_HOSTNAME\"\n"
+      "  jobset rdzv put --persistent checkpoint/step 1200\n"
+      "  jobset rdzv put offset -- -5      (-- before a value that starts with -)");
 
   CLI::App* get = add_op(rdzv, a, "get", "Print KEY's value; exit 1 when it was not put");
   get->add_option("key", a.key, "The key")->required();
@@ -139,25 +151,29 @@ CLI::App* add_rdzv(CLI::App& app, RdzvArgs& a) {
   wait->footer("Example:\n  MASTER=$(jobset rdzv wait master-addr --timeout 120)");
 
   CLI::App* barrier = add_op(rdzv, a, "barrier", "Wait until every member of the scope is here");
-  barrier->add_option("--scope", a.scope,
-                      "all (every process, default), replicated_job (this process's) or job")
+  barrier
+      ->add_option("--scope", a.scope,
+                   "all (every process, default), replicated_job (this process's) or job")
       ->check(CLI::IsMember({"all", "replicated_job", "job"}));
   barrier->add_option("--tag", a.tag, "Tells barriers apart: members meet at the same tag");
   add_timeout(barrier, a, "Give up after SECONDS, exit 124");
-  barrier->footer("Examples:\n  jobset rdzv barrier\n"
-                  "  jobset rdzv barrier --scope replicated_job --tag data-staged --timeout 600");
+  barrier->footer(
+      "Examples:\n  jobset rdzv barrier\n"
+      "  jobset rdzv barrier --scope replicated_job --tag data-staged --timeout 600");
 
   CLI::App* lookup = add_op(rdzv, a, "lookup", "Print the address of a process of the run");
   lookup->add_option("name", a.name, "Its stable name (JOBSET-RJOB-JOB-POD) or FQDN")->required();
   add_timeout(lookup, a, "Wait up to SECONDS for the process to start");
   lookup->add_flag("--json", a.json, "Print name, fqdn, node, address, ports and attempt as JSON");
-  lookup->footer("Examples:\n  jobset rdzv lookup myjob-workers-0-1\n"
-                 "  jobset rdzv lookup myjob-driver-0-0 --json | jq .ports.http");
+  lookup->footer(
+      "Examples:\n  jobset rdzv lookup myjob-workers-0-1\n"
+      "  jobset rdzv lookup myjob-driver-0-0 --json | jq .ports.http");
 
   CLI::App* hosts = add_op(rdzv, a, "hosts", "Print every process's address, /etc/hosts style");
   hosts->add_flag("--json", a.json, "Print the table as JSON, with node and registered");
-  hosts->footer("Lines are ADDRESS FQDN NAME (FQDN when there is a subdomain).\n"
-                "Example:\n  jobset rdzv hosts | grep workers");
+  hosts->footer(
+      "Lines are ADDRESS FQDN NAME (FQDN when there is a subdomain).\n"
+      "Example:\n  jobset rdzv hosts | grep workers");
   return rdzv;
 }
 

@@ -13,9 +13,9 @@ using nlohmann::json;
 
 namespace {
 
-const char* const kCodeNames[] = {"ok",      "bad_request",   "not_found", "timeout",
-                                  "too_large", "limit",       "attempt_ended", "closed",
-                                  "unauthorized", "io",        "protocol"};
+const char* const kCodeNames[] = {"ok",           "bad_request", "not_found",     "timeout",
+                                  "too_large",    "limit",       "attempt_ended", "closed",
+                                  "unauthorized", "io",          "protocol"};
 
 Failure bad_request(const std::string& message) { return {Code::kBadRequest, message}; }
 
@@ -23,8 +23,8 @@ Failure bad_request(const std::string& message) { return {Code::kBadRequest, mes
 template <typename T>
 Answer<T> field(const json& reply, const char* name, const char* expected) {
   auto it = reply.find(name);
-  bool typed = it != reply.end() && (std::is_same_v<T, std::string> ? it->is_string()
-                                                                     : it->is_number_integer());
+  bool typed = it != reply.end() &&
+               (std::is_same_v<T, std::string> ? it->is_string() : it->is_number_integer());
   if (!typed)
     return Failure{Code::kProto, std::string("the reply has no ") + name + " (expected " +
                                      expected + "): " + reply.dump().substr(0, 200)};
@@ -83,8 +83,8 @@ Answer<Client> Client::connect(const std::string& socket_path, const std::string
 Answer<int64_t> Client::put(const std::string& key, const std::string& value, bool persistent) {
   std::string bad = check_key(key);
   if (bad.empty()) bad = check_value(key, value);
-  if (!bad.empty()) return Failure{value.size() > kMaxValue ? Code::kTooLarge : Code::kBadRequest,
-                                   "put: " + bad};
+  if (!bad.empty())
+    return Failure{value.size() > kMaxValue ? Code::kTooLarge : Code::kBadRequest, "put: " + bad};
   auto r = call({{"op", "put"}, {"key", key}, {"value", value}, {"persistent", persistent}}, 0);
   if (!r) return r.failure().with_context("put '" + key + "'");
   auto version = field<int64_t>(*r, "version", "an integer");
@@ -119,8 +119,9 @@ Answer<int64_t> Client::barrier(const std::string& scope, const std::string& tag
   if (bad.empty()) bad = check_text("tag", tag, kMaxTag);
   if (bad.empty()) bad = check_timeout(timeout_ms);
   if (bad.empty() && identity_.name.empty())
-    bad = "this client has no name (JOBSET_HOSTNAME is not set): only the run's processes "
-          "take part in barriers";
+    bad =
+        "this client has no name (JOBSET_HOSTNAME is not set): only the run's processes "
+        "take part in barriers";
   if (!bad.empty()) return bad_request("barrier: " + bad);
   json request = {{"op", "barrier"}, {"scope", scope}, {"tag", tag}, {"timeout_ms", timeout_ms}};
   auto r = call(std::move(request), timeout_ms);
@@ -198,9 +199,10 @@ Answer<json> Client::receive(uint64_t id) {
     if (!read && read.code() == Code::kTimeout && Clock::now() >= deadline) {
       waiting_.erase(id);
       abandoned_.insert(id);
-      return Failure{Code::kTimeout, "no reply from the rendezvous service in time (waited the "
-                                     "request's timeout and " +
-                                         std::to_string(options_.margin_ms) + " ms more)"};
+      return Failure{Code::kTimeout,
+                     "no reply from the rendezvous service in time (waited the "
+                     "request's timeout and " +
+                         std::to_string(options_.margin_ms) + " ms more)"};
     }
     if (!read && read.code() != Code::kTimeout) return read.failure();
   }
@@ -208,13 +210,15 @@ Answer<json> Client::receive(uint64_t id) {
 
 Answer<Done> Client::read_one(Clock::time_point deadline) {
   auto line = socket_.read_line(deadline, options_.max_reply);
-  if (!line) return line.code() == Code::kTimeout ? line.failure() : lose_connection(line.failure());
+  if (!line)
+    return line.code() == Code::kTimeout ? line.failure() : lose_connection(line.failure());
   json reply = json::parse(line.value(), nullptr, false);
   if (reply.is_discarded() || !reply.is_object() || !reply.contains("ok") ||
       !reply["ok"].is_boolean() || !reply.contains("id"))
-    return lose_connection({Code::kProto, "a reply of the rendezvous service is not a JSON object "
-                                          "with id and ok: " +
-                                              line->substr(0, 200)});
+    return lose_connection({Code::kProto,
+                            "a reply of the rendezvous service is not a JSON object "
+                            "with id and ok: " +
+                                line->substr(0, 200)});
   const json& id = reply["id"];
   if (id.is_null()) {  // about the connection, not a request: the daemon closes it
     std::string code = text_of(reply, "error", "");
@@ -234,7 +238,7 @@ Answer<Done> Client::read_one(Clock::time_point deadline) {
   return Done{};
 }
 
-Failure Client::lose_connection(Failure why) {
+Failure Client::lose_connection(const Failure& why) {
   if (!broken_) broken_ = why;
   socket_.close();
   waiting_.clear();

@@ -29,7 +29,7 @@
 namespace jobset::rendezvous {
 
 struct Options {
-  int margin_ms = 5000;  // how much longer than the request's timeout to wait
+  int margin_ms = 5000;                 // how much longer than the request's timeout to wait
   size_t max_reply = size_t{64} << 20;  // longest reply line accepted (hosts of big runs)
 };
 
@@ -81,7 +81,7 @@ class Client {
   // Reads one reply line and files it under its id; a Failure when the
   // connection is lost (then broken_ holds why).
   Answer<Done> read_one(Clock::time_point deadline);
-  Failure lose_connection(Failure why);
+  Failure lose_connection(const Failure& why);
 
   LineSocket socket_;
   Options options_;

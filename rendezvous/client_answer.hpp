@@ -1,13 +1,12 @@
 // What a rendezvous client call returns: a value, or a Failure that
 // carries the protocol's error code (so that callers can tell "not found"
 // from "timed out" from "the daemon is gone") and a message naming what
-// was asked. common/result.hpp's Error has no code; this is its
-// counterpart for the one library whose callers branch on the reason.
+// was asked: common/result.hpp's Result with a Failure for its Error.
 #pragma once
 
 #include <string>
-#include <utility>
-#include <variant>
+
+#include "common/result.hpp"
 
 namespace jobset::rendezvous {
 
@@ -43,30 +42,15 @@ struct Failure {
   }
 };
 
+// A Result whose error is a Failure: failure() and code() name it so.
 template <typename T>
-class [[nodiscard]] Answer {
+class [[nodiscard]] Answer : public Result<T, Failure> {
  public:
-  Answer(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-  Answer(Failure failure) : v_(std::move(failure)) {}  // NOLINT: implicit by design
+  using Result<T, Failure>::Result;
 
-  bool ok() const { return std::holds_alternative<T>(v_); }
-  explicit operator bool() const { return ok(); }
-  Code code() const { return ok() ? Code::kOk : failure().code; }
-
-  // REQUIRES: ok()
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
+  Code code() const { return this->ok() ? Code::kOk : failure().code; }
   // REQUIRES: !ok()
-  const Failure& failure() const { return std::get<Failure>(v_); }
-
- private:
-  std::variant<T, Failure> v_;
+  const Failure& failure() const { return this->error(); }
 };
 
 // The value of calls that answer nothing but success.

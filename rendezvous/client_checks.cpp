@@ -18,7 +18,10 @@ size_t sequence_length(std::string_view s, size_t i) {
   auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = at(i);
   if (c < 0x80) return 1;
-  size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+             : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xf0 && c <= 0xf4 ? 4
+                                      : 0;
   if (n == 0 || i + n > s.size()) return 0;
   unsigned char lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
   if (c == 0xe0) lo = 0xa0;
@@ -55,9 +58,9 @@ std::string check_key(std::string_view key) {
               c == '.' || c == '_' || c == '/' || c == ':' || c == '-';
     if (!ok) {
       auto u = static_cast<unsigned char>(c);
-      std::string shown = u >= 0x21 && u < 0x7f ? "'" + std::string(1, c) + "'" : hex_byte(u);
-      return "key '" + std::string(key) + "': " + expected + ", found " + shown + " at offset " +
-             std::to_string(i);
+      std::string message = "key '" + std::string(key) + "': " + expected + ", found ";
+      message += u >= 0x21 && u < 0x7f ? "'" + std::string(1, c) + "'" : hex_byte(u);
+      return message + " at offset " + std::to_string(i);
     }
   }
   return "";

@@ -48,11 +48,11 @@ Answer<LineSocket> LineSocket::connect(const std::string& path, Clock::time_poin
     if (err == EINTR) continue;
     if (err == EISCONN) break;  // an interrupted connect that completed
     if (err != EAGAIN) {
-      std::string hint = (err == ECONNREFUSED || err == ENOENT)
-                             ? " (no rendezvous service there: has the run ended?)"
-                             : "";
-      return Failure{Code::kIo, "cannot connect to the rendezvous socket " + path + ": " +
-                                    std::strerror(err) + hint};
+      std::string message = "cannot connect to the rendezvous socket " + path + ": ";
+      message += std::strerror(err);
+      if (err == ECONNREFUSED || err == ENOENT)
+        message += " (no rendezvous service there: has the run ended?)";
+      return Failure{Code::kIo, message};
     }
     if (Clock::now() >= deadline)
       return Failure{Code::kIo, "cannot connect to the rendezvous socket " + path +

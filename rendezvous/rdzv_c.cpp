@@ -46,7 +46,8 @@ template <typename Body>
 int guarded(jobset_rdzv_t* h, const char* what, bool args_ok, Body body) {
   if (h == nullptr) return JOBSET_RDZV_EBADREQUEST;
   h->error.clear();
-  if (!args_ok) return fail(h, Code::kBadRequest, std::string(what) + ": a required argument is NULL");
+  if (!args_ok)
+    return fail(h, Code::kBadRequest, std::string(what) + ": a required argument is NULL");
   try {
     return static_cast<int>(body());
   } catch (const std::exception& e) {
@@ -109,8 +110,8 @@ const char* jobset_rdzv_strerror(int code) {
 int jobset_rdzv_put(jobset_rdzv_t* h, const char* key, const char* value, size_t value_len,
                     int persistent) {
   return guarded(h, "put", key != nullptr && (value != nullptr || value_len == 0), [&] {
-    auto r = h->client.put(key, std::string(value == nullptr ? "" : value, value_len),
-                           persistent != 0);
+    auto r =
+        h->client.put(key, std::string(value == nullptr ? "" : value, value_len), persistent != 0);
     return r ? static_cast<int>(JOBSET_RDZV_OK) : fail(h, r.failure());
   });
 }
@@ -140,8 +141,8 @@ int jobset_rdzv_watch(jobset_rdzv_t* h, const char* key, int64_t version, int ti
 
 int jobset_rdzv_barrier(jobset_rdzv_t* h, const char* scope, const char* tag, int timeout_ms) {
   return guarded(h, "barrier", true, [&] {
-    auto r = h->client.barrier(scope == nullptr ? "all" : scope, tag == nullptr ? "" : tag,
-                               timeout_ms);
+    auto r =
+        h->client.barrier(scope == nullptr ? "all" : scope, tag == nullptr ? "" : tag, timeout_ms);
     return r ? static_cast<int>(JOBSET_RDZV_OK) : fail(h, r.failure());
   });
 }

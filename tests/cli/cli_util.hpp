@@ -32,9 +32,8 @@ struct Run {
 inline Run sh(const std::string& command, const std::string& stdin_text = "") {
   Scratch s;
   std::string in = s.write("stdin", stdin_text);
-  std::string cmd = std::string("cd '") + JOBSET_SRCDIR + "' && " + command + " <'" + in +
-                    "' >'" + (s.dir() / "out").string() + "' 2>'" + (s.dir() / "err").string() +
-                    "'";
+  std::string cmd = std::string("cd '") + JOBSET_SRCDIR + "' && " + command + " <'" + in + "' >'" +
+                    (s.dir() / "out").string() + "' 2>'" + (s.dir() / "err").string() + "'";
   int status = std::system(cmd.c_str());
   Run r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -13,8 +13,8 @@ TEST_CASE("cli: an unknown command is an error even with --help, and names the c
   Run r = jobset("submit --help");
   CHECK(r.code == 2);
   CHECK(r.last_err_line() ==
-        "jobset: unknown command 'submit' (commands: validate, convert, plan, run, rdzv; see jobset "
-        "--help)");
+        "jobset: unknown command 'submit' (commands: validate, convert, plan, run, rdzv; see "
+        "jobset --help)");
   CHECK(r.out.empty());
 }
 

@@ -10,11 +10,11 @@ TEST_CASE("client checks: UTF-8 is accepted and everything else is located", "[c
       "",
       "plain ascii",
       std::string("nul \0 inside", 12),
-      "\xc3\xa9",              // é
-      "\xe2\x82\xac",          // €
-      "\xef\xbf\xbf",          // U+FFFF
-      "\xf0\x9f\x98\x80",      // 😀
-      "\xf4\x8f\xbf\xbf",      // U+10FFFF
+      "\xc3\xa9",          // é
+      "\xe2\x82\xac",      // €
+      "\xef\xbf\xbf",      // U+FFFF
+      "\xf0\x9f\x98\x80",  // 😀
+      "\xf4\x8f\xbf\xbf",  // U+10FFFF
   };
   for (const auto& s : good) CHECK(utf8_problem(s).empty());
   const std::vector<std::pair<std::string, std::string>> bad = {
@@ -35,8 +35,9 @@ TEST_CASE("client checks: keys are 1 to 256 bytes of the contract's characters",
   CHECK(check_key(std::string(256, 'k')).empty());
   CHECK(check_key(std::string(257, 'k')) ==
         "key: expected 1 to 256 bytes of A-Z a-z 0-9 . _ / : -, found 257 bytes");
-  CHECK(check_key("") == "key: expected 1 to 256 bytes of A-Z a-z 0-9 . _ / : -, found an empty "
-                         "key");
+  CHECK(check_key("") ==
+        "key: expected 1 to 256 bytes of A-Z a-z 0-9 . _ / : -, found an empty "
+        "key");
   CHECK(check_key("a=b") ==
         "key 'a=b': expected 1 to 256 bytes of A-Z a-z 0-9 . _ / : -, found '=' at offset 1");
   CHECK(check_scope("replicated_job").empty());

@@ -22,6 +22,7 @@ using namespace rdzvtest;
 
 namespace {
 
+// For the tests of timeouts: wait 200 ms past a request's timeout, not 5 s.
 Options quick() {
   Options o;
   o.margin_ms = 200;
@@ -29,7 +30,7 @@ Options quick() {
 }
 
 Client connect_to(const FakeServer& s, const std::string& name = "demo-workers-0-0",
-                  Options o = quick()) {
+                  Options o = {}) {
   auto c = Client::connect(s.path(), name, o);
   INFO((c ? "" : c.failure().message));
   REQUIRE(c);
@@ -67,8 +68,7 @@ TEST_CASE("client: says hello first, then sends one line per request with the co
   for (const auto& line : s.lines()) CHECK(line.find('\n') == std::string::npos);
 }
 
-TEST_CASE("client: replies become values, error replies their codes with the message",
-          "[client]") {
+TEST_CASE("client: replies become values, error replies their codes with the message", "[client]") {
   FakeServer s;
   Client c = connect_to(s);
   auto v1 = c.put("a/b", "one", false);
@@ -100,10 +100,14 @@ TEST_CASE("client: replies become values, error replies their codes with the mes
 
 TEST_CASE("client: every error code of the contract maps to its own Code", "[client]") {
   const std::vector<std::pair<std::string, Code>> table = {
-      {"bad_request", Code::kBadRequest}, {"not_found", Code::kNotFound},
-      {"timeout", Code::kTimeout},        {"too_large", Code::kTooLarge},
-      {"limit", Code::kLimit},            {"attempt_ended", Code::kAttemptEnded},
-      {"closed", Code::kClosed},          {"unauthorized", Code::kUnauthorized},
+      {"bad_request", Code::kBadRequest},
+      {"not_found", Code::kNotFound},
+      {"timeout", Code::kTimeout},
+      {"too_large", Code::kTooLarge},
+      {"limit", Code::kLimit},
+      {"attempt_ended", Code::kAttemptEnded},
+      {"closed", Code::kClosed},
+      {"unauthorized", Code::kUnauthorized},
       {"no_such_code", Code::kProto},
   };
   for (const auto& [name, code] : table) {
@@ -145,9 +149,10 @@ TEST_CASE("client: replies out of order are matched to their requests by id", "[
   CHECK(c.receive(*put_id).code() == Code::kBadRequest);  // asked for twice
 }
 
-TEST_CASE("client: a daemon that does not answer times out after timeout plus margin, "
-          "and a late reply is dropped",
-          "[client]") {
+TEST_CASE(
+    "client: a daemon that does not answer times out after timeout plus margin, "
+    "and a late reply is dropped",
+    "[client]") {
   auto late = std::make_shared<json>();
   FakeServer s([late](const json& r) -> Lines {
     if (r["op"] == "hello") return {ok(r)};
@@ -157,7 +162,7 @@ TEST_CASE("client: a daemon that does not answer times out after timeout plus ma
     }
     return {ok(*late, {{"value", "too late"}, {"version", 1}}), ok(r, {{"version", 1}})};
   });
-  Client c = connect_to(s);
+  Client c = connect_to(s, "demo-workers-0-0", quick());
   auto start = std::chrono::steady_clock::now();
   auto r = c.get("silent", 300);
   double took = seconds_since(start);
@@ -246,7 +251,7 @@ TEST_CASE("client: bad arguments and oversized values are refused before anythin
 TEST_CASE("client: values keep NUL bytes and UTF-8 both ways", "[client]") {
   FakeServer s;
   Client c = connect_to(s);
-  const std::string value("a\0b \xc3\xa9 \xf0\x9f\x98\x80", 12);
+  const std::string value("a\0b \xc3\xa9 \xf0\x9f\x98\x80", 11);
   REQUIRE(c.put("k", value, false));
   CHECK(s.requests().back()["value"] == value);
   auto got = c.get("k", 0);

@@ -79,7 +79,8 @@ inline Handler canned() {
                        {"address", "127.0.3.2"},
                        {"ports", {{"http", 8080}}},
                        {"attempt", 0}})};
-      if (r["name"] == "demo-late-0-0") return {error(r, "timeout", "demo-late-0-0 has not started")};
+      if (r["name"] == "demo-late-0-0")
+        return {error(r, "timeout", "demo-late-0-0 has not started")};
       return {error(r, "not_found", r["name"].get<std::string>() + " is not a process of demo")};
     }
     if (op == "hosts")
@@ -155,8 +156,9 @@ class FakeServer {
     ssize_t n = read(fd, chunk, sizeof chunk);
     if (n <= 0) return drop(fd);
     std::string& buffer = conns_[fd];
+    size_t scanned = buffer.size();  // no newline before this
     buffer.append(chunk, static_cast<size_t>(n));
-    for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+    for (size_t nl; (nl = buffer.find('\n', scanned)) != std::string::npos; scanned = 0) {
       std::string line = buffer.substr(0, nl);
       buffer.erase(0, nl + 1);
       {

@@ -12,7 +12,8 @@ using namespace rdzvtest;
 namespace {
 
 Run rdzv(const FakeServer& s, const std::string& args) {
-  return jobset("rdzv " + args, "", "JOBSET_RDZV='" + s.path() + "' JOBSET_HOSTNAME=demo-workers-0-0");
+  return jobset("rdzv " + args, "",
+                "JOBSET_RDZV='" + s.path() + "' JOBSET_HOSTNAME=demo-workers-0-0");
 }
 
 }  // namespace
