@@ -265,7 +265,7 @@ void Daemon::handle(Message& m) {
     bufferevent_setwatermark(bev_, EV_WRITE, kLowWater, 0);
     bufferevent_setcb(bev_, on_read, on_write, on_event, this);
     auto rdzv = RdzvEndpoint::create(
-        base_, [this](const Message& m) { send(m); }, [this](const std::string& s) { say(s); });
+        base_, [this](const Message& out) { send(out); }, [this](const std::string& s) { say(s); });
     if (rdzv.ok())
       rdzv_ = std::move(*rdzv);
     else
