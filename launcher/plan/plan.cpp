@@ -24,10 +24,9 @@ std::vector<topology::JobRequest> job_requests(const JobSet& js, const Expansion
       topology::JobRequest j;
       j.rjob = rj.name;
       j.job_index = p.job_index;
-      const Resources& res = rj.tmpl.resources;
-      j.demand = topology::Demand{1, res.gpus, res.tpus, whole_cores(res.cpus), res.memory};
+      j.demand = process_demand(js, p.rjob);
       j.node_selector = rj.tmpl.node_selector;
-      j.exclusive_key = rj.exclusive_topology.empty() ? js.exclusive_topology : rj.exclusive_topology;
+      j.exclusive_key = exclusive_key(js, p.rjob);
       jobs.push_back(std::move(j));
     }
     ++jobs.back().processes;
@@ -81,6 +80,16 @@ Status bind_processes(const JobSet& js, Plan& plan) {
 }
 
 }  // namespace
+
+topology::Demand process_demand(const JobSet& js, int32_t rjob) {
+  const Resources& res = js.replicated_jobs[rjob].tmpl.resources;
+  return topology::Demand{1, res.gpus, res.tpus, whole_cores(res.cpus), res.memory};
+}
+
+const std::string& exclusive_key(const JobSet& js, int32_t rjob) {
+  const ReplicatedJob& rj = js.replicated_jobs[rjob];
+  return rj.exclusive_topology.empty() ? js.exclusive_topology : rj.exclusive_topology;
+}
 
 bool asks_for_devices(const JobSet& js) {
   for (const auto& rj : js.replicated_jobs)

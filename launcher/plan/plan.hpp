@@ -39,6 +39,11 @@ struct PlanFailure {
   std::string message;
 };
 
+// What one process of replicated job `rjob` takes from its node, and the
+// label key of its exclusive islands ("" when its jobs are not exclusive).
+topology::Demand process_demand(const JobSet& js, int32_t rjob);
+const std::string& exclusive_key(const JobSet& js, int32_t rjob);
+
 // Whether some process asks for GPUs or TPUs.
 bool asks_for_devices(const JobSet& js);
 

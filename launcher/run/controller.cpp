@@ -131,9 +131,11 @@ void Controller::transition(int32_t rank, ProcState to) {
 }
 
 void Controller::event(double now, std::string kind, std::string subject, std::string detail) {
-  actions_.emplace_back(
-      std::in_place_type<EventRecord>,
-      EventRecord{now, std::move(kind), std::move(subject), std::move(detail), attempt_});
+  std::optional<JobSetStatus> st;
+  if (kind.rfind("jobset_", 0) == 0 || kind.rfind("job_", 0) == 0) st = status();
+  actions_.emplace_back(std::in_place_type<EventRecord>,
+                        EventRecord{now, std::move(kind), std::move(subject), std::move(detail),
+                                    attempt_, std::move(st)});
 }
 
 std::vector<Action> Controller::take_actions() {
@@ -190,7 +192,7 @@ void Controller::spawn(int32_t rank, double now) {
   launch_rank_.push_back(static_cast<uint64_t>(rank));
   Job& job = jobs_[job_of(rank)];
   if (!job.started_at) job.started_at = now;
-  actions_.push_back(SpawnAction{rank, p.launch, p.attempt});
+  actions_.push_back(SpawnAction{rank, p.launch, p.attempt, job.restarts});
 }
 
 void Controller::start_eligible(double now) {
@@ -430,10 +432,9 @@ void Controller::handle_failed_jobs(double now) {
         std::string(to_string(action)) + " (rule " + rule_name + ")");
   bool counts = action == FailureAction::kRestartJobSet || action == FailureAction::kRestartJob;
   if (action == FailureAction::kFailJobSet) {
-    decide(
-        Outcome{false, "FailedJobs",
-                failed + " (failure policy rule " + rule_name + ": FailJobSet)", first->exit_code},
-        now);
+    decide(Outcome{false, "FailJobSetFailurePolicyAction",
+                   failed + " (failure policy rule " + rule_name + ": FailJobSet)", first->exit_code},
+           now);
   } else if (counts && restarts_counted_ >= max_restarts()) {
     decide(
         Outcome{false, "ReachedMaxRestarts",
@@ -470,22 +471,25 @@ void Controller::restart_jobset(bool counts, const std::string& why, double now)
   start_eligible(now);
 }
 
-// RestartJob: only the failed job starts again (its processes get the new
-// attempt number); the rest of the JobSet goes on.
+// RestartJob: only the failed job starts again; the rest of the JobSet
+// goes on. As upstream, it is not a JobSet restart: `restarts` and the
+// attempt the other jobs see stay; the job counts its own restarts
+// (JOBSET_JOB_RESTART_ATTEMPT), and RestartJob, not ...AndIgnoreMaxRestarts,
+// counts toward max_restarts.
 void Controller::restart_job(size_t job, bool counts, const std::string& why, double now) {
-  ++restarts_;
   if (counts) ++restarts_counted_;
-  attempt_ = restarts_;
   Job& j = jobs_[job];
+  const int restarts = j.restarts + 1;
   event(now, "job_restart",
-        js_.name + "-" + js_.replicated_jobs[j.rjob].name + "-" + std::to_string(j.index), why);
+        js_.name + "-" + js_.replicated_jobs[j.rjob].name + "-" + std::to_string(j.index),
+        "job restart " + std::to_string(restarts) + ": " + why);
   std::vector<int32_t> ranks = ranks_of_job(job);
   stop_live(ranks);
   for (int32_t k : ranks) {
     transition(k, ProcState::kPending);
     procs_[k].launch = 0;
   }
-  j = Job{Job::State::kActive, j.rjob, j.index, 0, std::nullopt, "", "", 0, 1};
+  j = Job{Job::State::kActive, j.rjob, j.index, 0, std::nullopt, "", "", 0, 1, restarts};
   start_eligible(now);
 }
 
@@ -512,7 +516,7 @@ void Controller::check_success(double now) {
     }
   }
   if (sp.op == SuccessOperator::kAll ? all : any)
-    decide(Outcome{true, "Completed", js_.name + " completed", 0}, now);
+    decide(Outcome{true, "AllJobsCompleted", js_.name + " completed", 0}, now);
 }
 
 void Controller::decide(Outcome o, double now) {
@@ -595,6 +599,8 @@ JobSetStatus Controller::status() const {
       rs.processes_succeeded += st == ProcState::kSucceeded;
       rs.processes_failed += st == ProcState::kFailed;
     }
+    for (size_t j = first_job_of_rjob_[r]; j < first_job_of_rjob_[r + 1]; ++j)
+      rs.job_restarts += jobs_[j].restarts;
     s.replicated_jobs.push_back(rs);
   }
   s.restarts = restarts_;

@@ -36,31 +36,13 @@ const char* to_string(ProcState s);
 struct SpawnAction {
   int32_t rank = 0;
   uint64_t launch = 0;
-  int attempt = 0;  // JOBSET_RESTART_ATTEMPT for it
+  int attempt = 0;      // JOBSET_RESTART_ATTEMPT for it
+  int job_attempt = 0;  // JOBSET_JOB_RESTART_ATTEMPT: RestartJob restarts of its job
 };
 
 // Stop process instances: TERM, then KILL after the grace period.
 struct KillAction {
   std::vector<uint64_t> launches;
-};
-
-// A state change worth telling (--events, the status line, the log).
-struct EventRecord {
-  double time = 0;
-  std::string kind;     // process_started, process_exited, job_failed, jobset_restart, ...
-  std::string subject;  // process, job or JobSet name
-  std::string detail;   // human words
-  int attempt = 0;
-};
-
-using Action = std::variant<SpawnAction, KillAction, EventRecord>;
-
-struct Outcome {
-  bool success = false;
-  std::string
-      reason;  // Completed, FailedJobs, ReachedMaxRestarts, DeadlineExceeded, Interrupted, Timeout
-  std::string message;  // the last line jobset prints
-  int exit_code = 0;
 };
 
 struct ReplicatedJobStatus {
@@ -73,6 +55,9 @@ struct ReplicatedJobStatus {
   int processes_running = 0;  // starting or running
   int processes_succeeded = 0;
   int processes_failed = 0;
+  // Restarts of single jobs of this replicated job (RestartJob,
+  // RestartJobAndIgnoreMaxRestarts) in the current JobSet attempt.
+  int job_restarts = 0;
 };
 
 struct JobSetStatus {
@@ -82,6 +67,30 @@ struct JobSetStatus {
   bool terminal = false;
   std::string terminal_state;  // Completed or Failed
   std::string reason;
+};
+
+// A state change worth telling (--events, the status line, the log).
+struct EventRecord {
+  double time = 0;
+  std::string kind;     // process_started, process_exited, job_failed, jobset_restart, ...
+  std::string subject;  // process, job or JobSet name
+  std::string detail;   // human words
+  int attempt = 0;
+  // For job_* and jobset_* events: the status at the moment of the event
+  // (a job_failed shows the failure, not the restart that follows it).
+  std::optional<JobSetStatus> status;
+};
+
+using Action = std::variant<SpawnAction, KillAction, EventRecord>;
+
+struct Outcome {
+  bool success = false;
+  std::string
+      reason;  // upstream: AllJobsCompleted, FailedJobs, ReachedMaxRestarts,
+               // FailJobSetFailurePolicyAction; jobset: DeadlineExceeded, Interrupted,
+               // Timeout, Stuck, NodeLost, OutputError, OutputClosed
+  std::string message;  // the last line jobset prints
+  int exit_code = 0;
 };
 
 struct ControllerOptions {
@@ -137,6 +146,7 @@ class Controller {
     std::string reason, message;
     double failed_at = 0;
     int exit_code = 1;  // of the process failure that failed it
+    int restarts = 0;   // RestartJob restarts in this JobSet attempt
   };
 
   void start_eligible(double now);

@@ -65,7 +65,20 @@ ProcessSpecs::ProcessSpecs(const JobSet& js, const Plan& plan, SpecSettings sett
   for (size_t r = 0; r < plan.slots.size(); ++r) local_size_[r] = per_node[plan.slots[r].node];
 }
 
-Env ProcessSpecs::jobset_variables(int32_t rank, int attempt) const {
+void ProcessSpecs::moved(int32_t rank) {
+  const int32_t node = plan_.slots[rank].node;
+  int32_t next = 0, size = 1;
+  for (size_t r = 0; r < plan_.slots.size(); ++r) {
+    if (static_cast<int32_t>(r) == rank || plan_.slots[r].node != node) continue;
+    next = std::max(next, local_rank_[r] + 1);
+    ++size;
+  }
+  local_rank_[rank] = next;
+  for (size_t r = 0; r < plan_.slots.size(); ++r)
+    if (plan_.slots[r].node == node) local_size_[r] = size;
+}
+
+Env ProcessSpecs::jobset_variables(int32_t rank, int attempt, int job_attempt) const {
   const Expansion& ex = plan_.expansion;
   const Process& p = ex.processes[rank];
   const ReplicatedJob& rj = js_.replicated_jobs[p.rjob];
@@ -84,6 +97,7 @@ Env ProcessSpecs::jobset_variables(int32_t rank, int attempt) const {
       {"JOB_GLOBAL_INDEX", std::to_string(p.job_global_index)},
       {"JOB_COMPLETION_INDEX", std::to_string(p.pod_index)},
       {"JOBSET_RESTART_ATTEMPT", std::to_string(attempt)},
+      {"JOBSET_JOB_RESTART_ATTEMPT", std::to_string(job_attempt)},
       {"JOBSET_HOSTNAME", p.name},
       {"JOBSET_SUBDOMAIN", js_.subdomain()},
       {"JOBSET_GROUP_NAME", g.name},
@@ -137,14 +151,15 @@ bool ProcessSpecs::sets_omp_threads() const {
          std::any_of(local_size_.begin(), local_size_.end(), [](int32_t n) { return n > 1; });
 }
 
-Env ProcessSpecs::environment(int32_t rank, int attempt) const {
-  EnvBuilder env(jobset_variables(rank, attempt));
+Env ProcessSpecs::environment(int32_t rank, int attempt, int job_attempt) const {
+  EnvBuilder env(jobset_variables(rank, attempt, job_attempt));
   env.overlay(js_.replicated_jobs[plan_.expansion.processes[rank].rjob].tmpl.env);
   env.overlay(settings_.exports);
   return env.take();
 }
 
-runtime::ProcessSpec ProcessSpecs::build(int32_t rank, uint64_t launch, int attempt) const {
+runtime::ProcessSpec ProcessSpecs::build(int32_t rank, uint64_t launch, int attempt,
+                                         int job_attempt) const {
   const Process& p = plan_.expansion.processes[rank];
   const JobTemplate& t = js_.replicated_jobs[p.rjob].tmpl;
   runtime::ProcessSpec spec;
@@ -160,7 +175,7 @@ runtime::ProcessSpec ProcessSpecs::build(int32_t rank, uint64_t launch, int atte
     spec.gpus = b.gpus;
     spec.tpus = b.tpus;
   }
-  spec.env = environment(rank, attempt);
+  spec.env = environment(rank, attempt, job_attempt);
   return spec;
 }
 

@@ -60,14 +60,23 @@ class ProcessSpecs {
   ProcessSpecs(const JobSet& js, const Plan& plan, SpecSettings settings);
 
   // The spec of one instance of process `rank` in restart attempt `attempt`.
-  runtime::ProcessSpec build(int32_t rank, uint64_t launch, int attempt) const;
+  // `job_attempt`: restarts of its job alone (RestartJob) in this attempt.
+  runtime::ProcessSpec build(int32_t rank, uint64_t launch, int attempt, int job_attempt = 0) const;
   // Its environment alone (the three layers, resolved).
-  Env environment(int32_t rank, int attempt) const;
+  Env environment(int32_t rank, int attempt, int job_attempt = 0) const;
   // Whether jobset's layer sets OMP_NUM_THREADS=1 for some process.
   bool sets_omp_threads() const;
 
+  // Process `rank` was moved to another node (the plan's slot changed,
+  // launcher/plan/relocate.hpp): it takes the next local rank there, the
+  // processes already there keep theirs, and all of them count it in
+  // their local size.
+  void moved(int32_t rank);
+  const std::string& coordinator_host() const { return settings_.coordinator_host; }
+  void set_coordinator_host(std::string host) { settings_.coordinator_host = std::move(host); }
+
  private:
-  Env jobset_variables(int32_t rank, int attempt) const;
+  Env jobset_variables(int32_t rank, int attempt, int job_attempt) const;
 
   const JobSet& js_;
   const Plan& plan_;

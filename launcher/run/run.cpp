@@ -176,8 +176,9 @@ struct EventBase {
   }
 };
 
-int run(const JobSet& js, const Plan& plan, const RunOptions& o, Starter& starter,
+int run(const JobSet& js, const Plan& first_plan, const RunOptions& o, Starter& starter,
         std::ostream& err) {
+  Plan plan = first_plan;  // the run's own: processes move off lost nodes
   EventBase ev;
   if (!ev.base) {
     err << "jobset: cannot create the event loop\n";

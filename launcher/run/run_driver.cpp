@@ -10,9 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "launcher/plan/relocate.hpp"
+
 namespace jobset::launcher {
 
-RunDriver::RunDriver(const JobSet& js, const Plan& plan, const RunOptions& options,
+RunDriver::RunDriver(const JobSet& js, Plan& plan, const RunOptions& options,
                      SpecSettings specs, const Names& names, DriverIo io)
     : js_(js),
       plan_(plan),
@@ -220,8 +222,53 @@ void RunDriver::apply(std::vector<Action> actions) {
   send_spawns(spawns);
 }
 
+// Spawns of processes placed on a lost node re-place them first on the
+// live nodes (relocate.hpp): names and ranks stay, the plan's slots change,
+// the store and every node's hosts file learn the new addresses, and each
+// move is an event. When they do not fit, the JobSet fails (exit 3, as a
+// JobSet that does not fit the nodes) and the spawns are refused.
+bool RunDriver::move_off_lost_nodes(const std::vector<SpawnAction>& spawns) {
+  std::vector<int32_t> ranks;
+  for (const SpawnAction& s : spawns)
+    if (nodes_[plan_.slots[s.rank].node].lost) ranks.push_back(s.rank);
+  if (ranks.empty()) return true;
+  std::vector<bool> lost;
+  std::string lost_names;
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    lost.push_back(nodes_[n].lost);
+    if (nodes_[n].lost) lost_names += (lost_names.empty() ? "" : ", ") + plan_.cluster.nodes[n].name;
+  }
+  const int32_t coordinator = names_.coordinator_rank();
+  const std::string coordinator_address = names_.address_of(coordinator);
+  auto moves = relocate(js_, plan_, lost, ranks);
+  if (!moves) {
+    std::string message = "lost node " + lost_names + ": " + moves.error().message();
+    push([this, message] { controller_.stop("NodeLost", message, 3, io_.loop.monotonic()); });
+    return false;
+  }
+  const int attempt = spawns.front().attempt;
+  for (const Move& m : *moves) {
+    specs_.moved(m.rank);
+    const std::string& name = plan_.expansion.processes[m.rank].name;
+    const std::string& to = plan_.cluster.nodes[m.to].name;
+    store_.move(name, to, names_.address_of(m.rank));
+    record(EventRecord{io_.loop.wall(), "process_moved", name,
+                       "from lost node " + plan_.cluster.nodes[m.from].name + " to " + to, attempt});
+    if (!o_.quiet)
+      io_.err << "jobset: " << name << " moves from lost node " << plan_.cluster.nodes[m.from].name
+              << " to " << to << "\n";
+    if (m.rank == coordinator && specs_.coordinator_host() == coordinator_address)
+      specs_.set_coordinator_host(names_.address_of(m.rank));
+  }
+  // A new attempt sends every node the hosts file as it now is; a retry
+  // inside this attempt updates the hosts files before it starts.
+  if (attempt <= store_.attempt()) send_all(runtime::Hosts{attempt, names_.hosts_text(attempt)});
+  return true;
+}
+
 void RunDriver::send_spawns(const std::vector<SpawnAction>& spawns) {
   if (spawns.empty()) return;
+  move_off_lost_nodes(spawns);
   if (spawns.front().attempt > store_.attempt()) begin_attempt(spawns.front().attempt);
   std::map<int32_t, runtime::Spawn> per_node;
   for (const SpawnAction& s : spawns) {
@@ -236,7 +283,7 @@ void RunDriver::send_spawns(const std::vector<SpawnAction>& spawns) {
       continue;
     }
     nodes_[node].live.insert(s.launch);
-    per_node[node].processes.push_back(specs_.build(s.rank, s.launch, s.attempt));
+    per_node[node].processes.push_back(specs_.build(s.rank, s.launch, s.attempt, s.job_attempt));
   }
   for (auto& [node, msg] : per_node) nodes_[node].link->send(msg);
 }
@@ -295,15 +342,16 @@ void RunDriver::record(const EventRecord& e) {
                         {"subject", e.subject},
                         {"detail", e.detail},
                         {"attempt", e.attempt}};
-    if (e.kind.rfind("jobset_", 0) == 0 || e.kind.rfind("job_", 0) == 0) {
-      JobSetStatus st = controller_.status();
+    if (e.status) {
+      const JobSetStatus& st = *e.status;
       nlohmann::json rjobs = nlohmann::json::array();
       for (const auto& r : st.replicated_jobs)
         rjobs.push_back({{"name", r.name},
                          {"ready", r.ready},
                          {"active", r.active},
                          {"succeeded", r.succeeded},
-                         {"failed", r.failed}});
+                         {"failed", r.failed},
+                         {"job_restarts", r.job_restarts}});
       j["status"] = {{"replicated_jobs", rjobs},
                      {"restarts", st.restarts},
                      {"restarts_count_towards_max", st.restarts_count_towards_max}};

@@ -79,8 +79,10 @@ struct DriverIo {
 
 class RunDriver {
  public:
-  // REQUIRES: `plan` is a plan of `js`, `names` its names; all outlive the driver.
-  RunDriver(const JobSet& js, const Plan& plan, const RunOptions& options, SpecSettings specs,
+  // REQUIRES: `plan` is a plan of `js`, `names` its names; all outlive the
+  // driver. The driver changes `plan` when it moves processes off a lost
+  // node (launcher/plan/relocate.hpp); `names` reads the same plan.
+  RunDriver(const JobSet& js, Plan& plan, const RunOptions& options, SpecSettings specs,
             const Names& names, DriverIo io);
 
   // Starts one daemon per node of the plan, told to connect to
@@ -127,6 +129,7 @@ class RunDriver {
   void feed();  // runs queued inputs through the controller and applies actions
   void apply(std::vector<Action> actions);
   void send_spawns(const std::vector<SpawnAction>& spawns);
+  bool move_off_lost_nodes(const std::vector<SpawnAction>& spawns);
   void send_kill(const std::vector<uint64_t>& launches, int grace_ms);
   void send_all(const runtime::Message& m);
   void gone(uint64_t launch);
@@ -142,7 +145,7 @@ class RunDriver {
   int64_t now_ms() const { return static_cast<int64_t>(io_.loop.monotonic() * 1000); }
 
   const JobSet& js_;
-  const Plan& plan_;
+  Plan& plan_;
   const RunOptions& o_;
   DriverIo io_;
   ProcessSpecs specs_;

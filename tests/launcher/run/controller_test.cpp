@@ -38,6 +38,7 @@ class Sim {
   bool spawned(int rank) const { return current_.count(rank) > 0; }
   int spawns(int rank) const { return spawn_count_.count(rank) ? spawn_count_.at(rank) : 0; }
   int attempt(int rank) const { return attempt_.at(rank); }
+  int job_attempt(int rank) const { return job_attempt_.at(rank); }
   bool killed(uint64_t launch) const { return killed_.count(launch) > 0; }
 
   void start(int rank) {
@@ -82,6 +83,7 @@ class Sim {
       if (auto* s = std::get_if<SpawnAction>(&a)) {
         current_[s->rank] = s->launch;
         attempt_[s->rank] = s->attempt;
+        job_attempt_[s->rank] = s->job_attempt;
         ++spawn_count_[s->rank];
       } else if (auto* k = std::get_if<KillAction>(&a)) {
         for (uint64_t l : k->launches) killed_.insert(l);
@@ -96,7 +98,7 @@ class Sim {
   std::unique_ptr<Controller> c_;
   double now_ = 100;
   std::map<int, uint64_t> current_;
-  std::map<int, int> attempt_, spawn_count_;
+  std::map<int, int> attempt_, job_attempt_, spawn_count_;
   std::set<uint64_t> killed_, started_, exited_;
   std::vector<EventRecord> events_;
 };
@@ -225,6 +227,16 @@ TEST_CASE("controller: the default rule restarts the JobSet while restarts remai
   CHECK(s.attempt(1) == 1);
   CHECK(s.c().status().restarts == 1);
   CHECK(s.c().status().restarts_count_towards_max == 1);
+  // The job_failed event shows the state when a failed, before the restart
+  // that followed it reset every job.
+  const EventRecord* failed = nullptr;
+  for (const auto& e : s.events())
+    if (e.kind == "job_failed") failed = &e;
+  REQUIRE(failed);
+  REQUIRE(failed->status);
+  CHECK(failed->status->replicated_jobs.at(0).failed == 1);
+  CHECK(failed->status->replicated_jobs.at(1).succeeded == 1);
+  CHECK(failed->status->restarts == 0);
   s.start_all();
   s.exit(0, 1);
   CHECK(s.c().attempt() == 2);
@@ -276,6 +288,8 @@ TEST_CASE("controller: failure policy rules match reasons, patterns and targets,
     REQUIRE(s.c().decided());
     CHECK(s.c().outcome().message.find("failure policy rule onlyB: FailJobSet") !=
           std::string::npos);
+    // Upstream's reason constant (pkg/constants FailJobSetActionReason).
+    CHECK(s.c().outcome().reason == "FailJobSetFailurePolicyAction");
   }
   SECTION("reason rule: a fails with PodFailurePolicy -> restart ignoring max_restarts") {
     Sim s(js_text(a + b, rules));
@@ -331,7 +345,23 @@ TEST_CASE("controller: RestartJob restarts only the failed job", "[controller]")
   s.exit(1, 1);
   CHECK(s.spawns(0) == 1);
   CHECK(s.spawns(1) == 2);
-  CHECK(s.attempt(1) == 1);
+  // As upstream: not a JobSet restart. The JobSet's restarts and attempt
+  // stay; the job counts its own restart, which counts toward max_restarts.
+  CHECK(s.attempt(1) == 0);
+  CHECK(s.job_attempt(1) == 1);
+  CHECK(s.job_attempt(0) == 0);
+  CHECK(s.c().attempt() == 0);
+  CHECK(s.c().status().restarts == 0);
+  CHECK(s.c().status().restarts_count_towards_max == 1);
+  CHECK(s.c().status().replicated_jobs.at(0).job_restarts == 1);
+  bool restart_event = false;
+  for (const auto& e : s.events())
+    if (e.kind == "job_restart") {
+      restart_event = true;
+      CHECK(e.subject == "t-w-1");
+      CHECK(e.detail.rfind("job restart 1: ", 0) == 0);
+    }
+  CHECK(restart_event);
   s.start_all();
   s.exit(1, 1);
   REQUIRE(s.c().decided());

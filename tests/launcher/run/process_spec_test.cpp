@@ -126,6 +126,32 @@ TEST_CASE("process spec: the place on the node and the coordinator come from the
   CHECK(env_map(specs.environment(3, 0))["LOCAL_WORLD_SIZE"] == "4");
 }
 
+TEST_CASE("process spec: a process moved off a lost node takes the next local rank there",
+          "[process_spec][relocate]") {
+  Fixture f = planned(kJob);
+  ProcessSpecs specs(f.js, f.plan, settings());
+  // Rank 1 (n0) moves to n1, beside ranks 4-6 (local ranks 0-2): it is 3
+  // of 4 there, and they keep theirs.
+  f.plan.slots[1].node = 1;
+  specs.moved(1);
+  auto moved = env_map(specs.environment(1, 1));
+  CHECK(moved["JOBSET_NODE"] == "n1");
+  CHECK(moved["LOCAL_RANK"] == "3");
+  CHECK(moved["LOCAL_WORLD_SIZE"] == "4");
+  CHECK(env_map(specs.environment(5, 1))["LOCAL_RANK"] == "1");
+  CHECK(env_map(specs.environment(5, 1))["LOCAL_WORLD_SIZE"] == "4");
+}
+
+TEST_CASE("process spec: JOBSET_JOB_RESTART_ATTEMPT counts the restarts of the job alone",
+          "[process_spec]") {
+  Fixture f = planned(kJob);
+  ProcessSpecs specs(f.js, f.plan, settings());
+  auto env = env_map(specs.build(5, 9, 1, 2).env);
+  CHECK(env["JOBSET_RESTART_ATTEMPT"] == "1");
+  CHECK(env["JOBSET_JOB_RESTART_ATTEMPT"] == "2");
+  CHECK(env_map(specs.environment(5, 0))["JOBSET_JOB_RESTART_ATTEMPT"] == "0");
+}
+
 TEST_CASE("process spec: OMP_NUM_THREADS=1 where processes share a node, unless the user chose",
           "[process_spec]") {
   Fixture f = planned(kJob);

@@ -248,7 +248,7 @@ TEST_CASE("run driver: when every process succeeds, the daemons are shut down an
   CHECK(r.driver->finish() == 0);
   CHECK(r.closed["n0"]);
   CHECK(r.closed["n1"]);
-  CHECK(r.err.str().find("jobset: completed (Completed, restarts 0)") != std::string::npos);
+  CHECK(r.err.str().find("jobset: completed (AllJobsCompleted, restarts 0)") != std::string::npos);
   CHECK(r.events.str().find("\"event\":\"jobset_finished\"") != std::string::npos);
 }
 
