@@ -241,6 +241,7 @@ Result<std::vector<Move>> relocate(const JobSet& js, Plan& plan, const std::vect
     if (!where.place_job(by_job[job], slots)) return Error(where.why());
 
   std::vector<Move> moves;
+  moves.reserve(slots.size());
   for (const auto& [rank, slot] : slots) moves.push_back({rank, plan.slots[rank].node, slot.node});
   for (const auto& [rank, slot] : slots) plan.slots[rank] = slot;
   for (const auto& [rank, value] : where.islands()) {
