@@ -47,12 +47,12 @@ if [ "${1:-}" != --inside ]; then
   fi
   tmp=$(mktemp -d /tmp/jobset-nss-XXXXXX) || exit 1
   trap 'rm -rf "$tmp"' EXIT
-  $ns sh "$0" --inside "$tmp" "$moddir" "$report"
+  $ns sh "$0" --inside "$tmp" "$moddir" "$report" "$top/launcher/jobset"
   exit $?
 fi
 
 # Inside the namespaces.
-tmp=$2 moddir=$3 report=$4
+tmp=$2 moddir=$3 report=$4 jobset=${5:-}
 set -u
 printf 'hosts: files jobset dns\n' >"$tmp/nsswitch.conf"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$tmp/resolv.conf"
@@ -180,6 +180,47 @@ if [ "$count" = 32 ]; then
 else
   result FAIL "getaddrinfo gets all 32 addresses of a name (buffer grown)"
   echo "  getent ahostsv4 demo-big-0-0.demo: $count STREAM lines, 32 expected"
+fi
+
+# A live run on three simulated nodes: js-w-1-0's node (sim2) is lost in
+# attempt 0 (the process kills its own daemon once js-w-0-0 has looked its
+# name up), the JobSet restarts, and
+# js-w-1-0 moves to the spare, sim3. Every process of both attempts asks
+# glibc (getent, through the module) where js-w-1-0.js is: the name
+# follows the process to its new node's address.
+if [ -x "$jobset" ]; then
+  cat >"$tmp/move.toml" <<'TOML'
+name = "js"
+[failure_policy]
+max_restarts = 1
+[[replicated_jobs]]
+name = "w"
+replicas = 2
+[replicated_jobs.template]
+backoff_limit = 0
+command = ["sh", "-c", '''
+case "$JOBSET_NODE/$JOBSET_RESTART_ATTEMPT" in
+sim2/0) while [ ! -e @TMP@/printed ]; do sleep 0.05; done; kill -9 $PPID; exec sleep 100;;
+esac
+echo "attempt $JOBSET_RESTART_ATTEMPT on $JOBSET_NODE: $(getent hosts js-w-1-0.js)"
+touch @TMP@/printed''']
+TOML
+  sed -i "s|@TMP@|$tmp|g" "$tmp/move.toml"
+  out=$(cd "$tmp" && "$jobset" run --simulate-nodes 3:1 move.toml 2>"$tmp/move.err")
+  status=$?
+  seen() { printf '%s\n' "$out" | sed -n "s/^attempt $1 on $2: \([0-9.]*\)[[:space:]].*/\1/p"; }
+  before=$(seen 0 sim1) after=$(seen 1 sim1) moved=$(seen 1 sim3)
+  if [ $status = 0 ] && [ -n "$before" ] && [ -n "$after" ] && [ "$before" != "$after" ] &&
+    [ "$after" = "$moved" ] && grep -q "js-w-1-0 moves from lost node sim2 to sim3" "$tmp/move.err"; then
+    result PASS "a live run's name resolves to its new address after its node is lost"
+  else
+    result FAIL "a live run's name resolves to its new address after its node is lost"
+    echo "  jobset run: exit $status; js-w-1-0 seen at '$before' then '$after' (from sim3: '$moved')"
+    printf '%s\n' "$out" | sed 's/^/    out: /'
+    sed 's/^/    err: /' "$tmp/move.err"
+  fi
+else
+  result FAIL "the launcher is built ($jobset)"
 fi
 
 exit $failed
