@@ -171,6 +171,9 @@ CLI::App* add_run(CLI::App& app, Args& a) {
                   "Write every state change as a JSON line to FILE");
   cmd->add_option("--timeout", a.run_flags.timeout, "Stop everything after SECONDS; exit 124")
       ->check(positive("a number of seconds above 0"));
+  cmd->add_option("--address-from", a.run_flags.address_from,
+                  "IFACE|CIDR: the address of this machine its processes are reached at "
+                  "(default 127.0.0.1 for one node)");
   cmd->add_option("--max-restarts", a.run_flags.max_restarts,
                   "Override failure_policy.max_restarts")
       ->check(CLI::NonNegativeNumber);

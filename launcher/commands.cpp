@@ -19,6 +19,7 @@
 #include "launcher/nodes/node_sources.hpp"
 #include "launcher/plan/plan.hpp"
 #include "launcher/plan/plan_svg.hpp"
+#include "launcher/run/address_from.hpp"
 #include "launcher/run/local_daemons.hpp"
 #include "launcher/run/process_spec.hpp"
 #include "launcher/run/starter.hpp"
@@ -243,6 +244,22 @@ int cmd_run(const Input& in, const NodeSource& ns, const MapFlags& map, const Ru
   if (!cluster) {
     err << "jobset: " << cluster.error().message() << "\n";
     return kExitBadInput;
+  }
+  if (!flags.address_from.empty()) {
+    if (cluster->nodes.size() != 1) {
+      err << "jobset: nothing started: --address-from chooses among this machine's networks for "
+             "a run on one node; the "
+          << cluster->nodes.size()
+          << " nodes here each have a loopback address of their own (jobset(1), STABLE "
+             "HOSTNAMES)\n";
+      return kExitBadInput;
+    }
+    auto address = pick_address(host_interfaces(), flags.address_from);
+    if (!address) {
+      err << "jobset: nothing started: " << address.error().message() << "\n";
+      return kExitBadInput;
+    }
+    options.node_address = *address;
   }
   // Simulated nodes and this machine run here; listed nodes only when
   // marked local=true, until the ssh and srun starters arrive.

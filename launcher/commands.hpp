@@ -24,6 +24,7 @@ struct RunFlags {
   std::vector<std::string> exports;  // -x VAR or VAR=VALUE
   double timeout = 0;
   int64_t max_restarts = -1;
+  std::string address_from;  // --address-from IFACE|CIDR
 };
 
 int cmd_validate(const std::vector<std::string>& files, bool quiet, std::ostream& out,

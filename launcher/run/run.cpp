@@ -79,11 +79,12 @@ bool names_resolve() {
 }
 
 // Every node runs on this machine (the only Starter so far): one node is
-// reached at 127.0.0.1, several simulated ones each at an address of their own.
-Names local_names(const JobSet& js, const Plan& plan) {
+// reached at 127.0.0.1 (or the --address-from address), several simulated
+// ones each at an address of their own.
+Names local_names(const JobSet& js, const Plan& plan, const std::string& node_address) {
   size_t nodes = plan.cluster.nodes.size();
   std::vector<std::string> addresses =
-      nodes == 1 ? std::vector<std::string>{"127.0.0.1"}
+      nodes == 1 ? std::vector<std::string>{node_address.empty() ? "127.0.0.1" : node_address}
                  : simulated_addresses(nodes, 1 + static_cast<int>(getpid() % 254));
   std::vector<int> spare;
   auto pick = [&spare](int32_t) {
@@ -205,7 +206,7 @@ int run(const JobSet& js, const Plan& first_plan, const RunOptions& o, Starter& 
   }
   EventLoop loop(ev.base);
   OutputSink sink(o.output, write_all, [&loop] { return loop.wall(); });
-  Names names = local_names(js, plan);
+  Names names = local_names(js, plan, o.node_address);
   bool resolve = names_resolve();
   if (std::string ref = fqdn_reference(js, plan); !ref.empty() && !resolve && !o.quiet)
     err << "jobset: warning: " << ref

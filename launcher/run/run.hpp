@@ -29,6 +29,9 @@ struct RunOptions {
   bool verbose = false;
   bool report_bindings = false;  // --report-bindings
   int grace_ms = 3000;           // TERM -> KILL when stopping processes
+  // The address this machine's processes are reached at (--address-from,
+  // resolved); empty: 127.0.0.1. Only for a run of one node here.
+  std::string node_address;
   std::string jobsetd;           // path of the daemon binary
   std::string program;           // argv[0] of jobset, to find jobsetd
 };

@@ -88,3 +88,24 @@ TEST_CASE("cli: plan and run agree on this machine and on simulated nodes", "[cl
   CHECK(sim.code == 0);
   CHECK(sim.out.find("sim2") != std::string::npos);
 }
+
+TEST_CASE("cli: --address-from picks the address a one-node run's names and MASTER_ADDR carry",
+          "[cli]") {
+  Run lo = jobset("run -q --address-from lo -n 2 sh -c 'echo $MASTER_ADDR'");
+  CHECK(lo.code == 0);
+  CHECK(lo.out == "127.0.0.1\n127.0.0.1\n");
+  Run block = jobset(
+      "run -q --address-from 127.0.0.0/8 -n 1 sh -c 'grep -w \"$JOBSET_HOSTNAME\" "
+      "\"$JOBSET_HOSTS_FILE\" | cut -f1'");
+  CHECK(block.code == 0);
+  CHECK(block.out == "127.0.0.1\n");
+  // Nothing starts when the address cannot be found, or does not apply.
+  Run none = jobset("run --address-from nosuch0 -n 1 touch started");
+  CHECK(none.code == 2);
+  CHECK(none.last_err_line().find("--address-from nosuch0: no interface of that name has an "
+                                  "address (this host has: lo 127.0.0.1") != std::string::npos);
+  Run simulated = jobset("run --address-from lo --simulate-nodes 2 -n 2 true");
+  CHECK(simulated.code == 2);
+  CHECK(simulated.last_err_line().find("each have a loopback address of their own") !=
+        std::string::npos);
+}
