@@ -196,7 +196,8 @@ Status check_policy(const std::string& node, const NodeTopology* t, const MapPol
   int64_t wanted = 0;
   for (const auto& p : procs) wanted += std::max<int64_t>(p.cores, 1);
   if (wanted > static_cast<int64_t>(t->cores.size()))
-    return Error(node + " has " + std::to_string(t->cores.size()) + " cores; its " +
+    return Error(node + " has " + std::to_string(t->cores.size()) + " cores" +
+                 (t->source.find("CPU set") != std::string::npos ? " in " + t->source : "") + "; its " +
                  std::to_string(procs.size()) + " processes need " + std::to_string(wanted) +
                  " with --bind-to core (use fewer processes per node, or --bind-to none)");
   return {};

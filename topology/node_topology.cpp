@@ -310,7 +310,27 @@ Result<NodeTopology> this_machine_topology(bool with_devices) {
     return Error(std::string("this machine: hwloc could not load its topology: ") +
                  std::strerror(errno));
   }
-  return model_of(raw, "this machine");
+  // Only the CPUs jobset may run on (taskset, a Slurm or cgroup cpuset):
+  // processes are bound inside them, and the model says which they are.
+  std::string source = "this machine";
+  hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
+  if (allowed && hwloc_get_cpubind(raw, allowed, HWLOC_CPUBIND_PROCESS) == 0 &&
+      !hwloc_bitmap_iszero(allowed) &&
+      !hwloc_bitmap_isincluded(hwloc_topology_get_topology_cpuset(raw), allowed)) {
+    hwloc_bitmap_and(allowed, allowed, hwloc_topology_get_topology_cpuset(raw));
+    char* list = nullptr;
+    if (hwloc_bitmap_list_asprintf(&list, allowed) >= 0 && list) {
+      source += " (CPUs " + std::string(list) + ", the CPU set jobset may use)";
+      std::free(list);
+    }
+    if (hwloc_topology_restrict(raw, allowed, 0) != 0) {
+      hwloc_bitmap_free(allowed);
+      return Error("this machine: hwloc could not restrict its topology to " + source + ": " +
+                   std::strerror(errno));
+    }
+  }
+  hwloc_bitmap_free(allowed);
+  return model_of(raw, source);
 }
 
 Result<NodeTopology> topology_from_reference(const std::string& reference,

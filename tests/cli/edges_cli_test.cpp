@@ -1,11 +1,13 @@
 // The small edges an mpirun user hits first at the terminal: unknown
 // commands, bad flag values, output that cannot be written, plan and run
 // agreeing on this machine. Each is refused before anything starts (exit 2).
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
 #include "tests/cli/cli_util.hpp"
+#include "tests/skip.hpp"
 
 using namespace clitest;
 
@@ -107,5 +109,26 @@ TEST_CASE("cli: --address-from picks the address a one-node run's names and MAST
   Run simulated = jobset("run --address-from lo --simulate-nodes 2 -n 2 true");
   CHECK(simulated.code == 2);
   CHECK(simulated.last_err_line().find("each have a loopback address of their own") !=
+        std::string::npos);
+}
+
+TEST_CASE("cli: --bind-to core binds inside the CPU set jobset is given, and says so when full",
+          "[cli]") {
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  REQUIRE(sched_getaffinity(0, sizeof mine, &mine) == 0);
+  int last = -1;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &mine)) last = c;
+  if (CPU_COUNT(&mine) < 2) JOBSET_SKIP("needs two CPUs to leave one out with taskset");
+  const std::string cpu = std::to_string(last);
+  Run one = jobset("run -q --bind-to core -n 1 sh -c 'grep Cpus_allowed_list /proc/self/status'",
+                   "", "taskset -c " + cpu);
+  CHECK(one.code == 0);
+  CHECK(one.out == "Cpus_allowed_list:\t" + cpu + "\n");
+  Run two = jobset("run --bind-to core -n 2 true", "", "taskset -c " + cpu);
+  CHECK(two.code == 3);
+  CHECK(two.last_err_line().find("has 1 cores in this machine (CPUs " + cpu +
+                                 ", the CPU set jobset may use); its 2 processes need 2") !=
         std::string::npos);
 }
