@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   pid_t parent = getppid();
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (parent != 1 && getppid() != parent) return jobset::runtime::kDaemonExitLostConnection;
+  // Orphans of the processes it starts (setsid, double fork) become its
+  // children, so that it can stop them with their rank (sweep.hpp).
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   // Descriptors 0-2 must be open, or pipes would take their numbers.
   for (int fd = 0; fd < 3; ++fd) {
     if (fcntl(fd, F_GETFD) < 0) open("/dev/null", O_RDWR);

@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <set>
 
 #include "runtime/line_splitter.hpp"
 #include "runtime/spawner.hpp"
+#include "runtime/sweep.hpp"
 #include "runtime/watchdog.hpp"
 #include "runtime/wire.hpp"
 
@@ -53,6 +55,7 @@ struct Supervisor::Proc {
   int wait_status = 0;
   event* linger_ev = nullptr;
   int linger_stage = 0;
+  std::vector<std::string> marks;  // what its escaped descendants carry (sweep.hpp)
 
   ~Proc() {
     for (Pipe* p : {&out, &err}) {
@@ -81,6 +84,18 @@ Supervisor::~Supervisor() {
   for (auto& [launch, p] : procs_) {
     if (!p->reaped) ::kill(-p->pid, SIGKILL);
   }
+  for (auto& [launch, p] : procs_) sweep(p.get());
+}
+
+// Descendants of `p` that left its process group and were handed to
+// jobsetd as orphans (sweep.hpp); the live ranks are never touched.
+void Supervisor::sweep(const Proc* p) {
+  if (p->marks.empty()) return;
+  std::set<pid_t> keep;
+  for (const auto& [launch, other] : procs_)
+    if (!other->reaped) keep.insert(other->pid);
+  if (watchdog_) keep.insert(watchdog_->pid());
+  sweep_escaped(keep, p->marks);
 }
 
 void Supervisor::spawn(const ProcessSpec& spec) {
@@ -100,6 +115,10 @@ void Supervisor::spawn(const ProcessSpec& spec) {
   p->argv0 = spec.argv[0];
   p->cwd = spec.cwd;
   p->pid = child->pid;
+  for (const auto& [name, value] : spec.env)
+    if (name == "JOBSET_RDZV" || name == "JOBSET_HOSTNAME" || name == "JOBSET_RESTART_ATTEMPT")
+      p->marks.push_back(name + "=" + value);
+  if (p->marks.size() != 3) p->marks.clear();  // not a run's process: nothing to recognise
   p->status_fd = child->status_fd;
   if (p->status_fd >= 0) {
     p->status_ev = event_new(base_, p->status_fd, EV_READ | EV_PERSIST, on_status, p.get());
@@ -311,6 +330,7 @@ void Supervisor::maybe_finish(Proc* p) {
     return;
   }
   ::kill(-p->pid, SIGKILL);  // what is left of its group
+  sweep(p);                  // and what left the group
   if (watchdog_) watchdog_->forget(p->pid);
   if (p->phase == Proc::Phase::kRunning) {
     Exited e;

@@ -91,6 +91,7 @@ class Supervisor {
   void close_pipe(Pipe* pipe);
   void linger(Proc* p);
   void maybe_finish(Proc* p);
+  void sweep(const Proc* p);
   std::vector<Proc*> targets(const std::vector<uint64_t>& launches, bool all);
   void send_output(Proc* p, Stream stream, std::string data);
 
