@@ -21,6 +21,9 @@ namespace {
 
 constexpr size_t kReadSize = size_t{64} * 1024;
 constexpr int kLingerMs = 100;
+// A partial line (no newline yet: a progress bar, a prompt) is sent when
+// the program has left it that long.
+constexpr int kPartialMs = 40;
 
 void arm(event* ev, int ms) {
   timeval tv = ms_to_timeval(ms);
@@ -35,6 +38,7 @@ struct Supervisor::Pipe {
   Stream stream = Stream::kStdout;
   int fd = -1;
   event* ev = nullptr;
+  event* partial_ev = nullptr;  // sends a partial line left waiting
   bool parked = false;
   LineSplitter split;
 
@@ -60,6 +64,7 @@ struct Supervisor::Proc {
   ~Proc() {
     for (Pipe* p : {&out, &err}) {
       if (p->ev) event_free(p->ev);
+      if (p->partial_ev) event_free(p->partial_ev);
       if (p->fd >= 0) close(p->fd);
     }
     if (status_ev) event_free(status_ev);
@@ -240,6 +245,10 @@ void Supervisor::read_pipe(Pipe* pipe) {
   if (n > 0) {
     std::string ready = pipe->split.feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
     if (!ready.empty()) send_output(pipe->proc, pipe->stream, std::move(ready));
+    if (pipe->split.pending() > 0) {
+      if (!pipe->partial_ev) pipe->partial_ev = evtimer_new(base_, on_partial, pipe);
+      if (!evtimer_pending(pipe->partial_ev, nullptr)) arm(pipe->partial_ev, kPartialMs);
+    }
   } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
     close_pipe(pipe);
   }
@@ -260,6 +269,8 @@ void Supervisor::close_pipe(Pipe* pipe) {
   }
   event_free(pipe->ev);
   pipe->ev = nullptr;
+  if (pipe->partial_ev) event_free(pipe->partial_ev);
+  pipe->partial_ev = nullptr;
   close(pipe->fd);
   pipe->fd = -1;
 }
@@ -291,6 +302,12 @@ void Supervisor::reap() {
     p->wait_status = status;
     maybe_finish(p);
   }
+}
+
+void Supervisor::on_partial(evutil_socket_t, short, void* arg) {
+  auto* pipe = static_cast<Pipe*>(arg);
+  if (!pipe->open() || pipe->split.pending() == 0) return;
+  pipe->sup->send_output(pipe->proc, pipe->stream, pipe->split.finish());
 }
 
 void Supervisor::on_linger(evutil_socket_t, short, void* arg) {

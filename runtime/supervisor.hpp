@@ -84,6 +84,7 @@ class Supervisor {
   static void on_status(evutil_socket_t, short, void* arg);
   static void on_pipe(evutil_socket_t, short, void* arg);
   static void on_linger(evutil_socket_t, short, void* arg);
+  static void on_partial(evutil_socket_t, short, void* arg);
   static void on_kill_timer(evutil_socket_t, short, void* arg);
   void read_status(Proc* p);
   void exec_result(Proc* p, const std::string& failure);

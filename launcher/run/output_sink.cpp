@@ -43,21 +43,25 @@ std::string timestamp(double t) {
 }
 }  // namespace
 
-std::string OutputSink::decorate(const std::string& name, std::string_view data) const {
+std::string OutputSink::decorate(const std::string& name, std::string_view data, bool continues,
+                                 bool cut) const {
   if (!options_.tag && !options_.timestamp) return std::string(data);
   std::string prefix;
   if (options_.timestamp) prefix += timestamp(now_());
-  if (options_.tag) prefix += "[" + name + "] ";
+  std::string first = prefix;
+  if (options_.tag) {
+    prefix += "[" + name + "] ";
+    first += "[" + name + (cut ? "]+ " : "] ");
+  }
   std::string out;
   out.reserve(data.size() + prefix.size() * 4);
   size_t pos = 0;
   while (pos < data.size()) {
     size_t end = data.find('\n', pos);
-    size_t stop = end == std::string_view::npos ? data.size() : end;
-    out += prefix;
-    out.append(data.substr(pos, stop - pos));
-    out += '\n';  // a final partial line gets its newline, so tags stay at line starts
-    pos = stop + 1;
+    size_t stop = end == std::string_view::npos ? data.size() : end + 1;
+    if (pos > 0 || !continues) out += pos == 0 ? first : prefix;
+    out.append(data.substr(pos, stop - pos));  // a partial line stays open
+    pos = stop;
   }
   return out;
 }
@@ -82,10 +86,23 @@ Status OutputSink::write(const std::string& name, int attempt, int stream, std::
   if (!options_.dir.empty()) {
     auto fd = file_for(name, attempt, stream);
     if (!fd) return fd.error();
-    e = writer_(*fd, options_.timestamp ? decorate(name, data) : std::string(data));
+    bool& open = file_open_[*fd];
+    e = writer_(*fd, options_.timestamp ? decorate(name, data, open, false) : std::string(data));
+    if (!data.empty()) open = data.back() != '\n';
   } else {
+    const int fd = stream == 2 ? 2 : 1;
     clear_status();
-    e = writer_(stream == 2 ? 2 : 1, decorate(name, data));
+    std::string out;
+    const bool continues = open_[fd] == name;
+    if (!open_[fd].empty() && !continues) {  // another process's line is open: end it
+      out += '\n';
+      cut_[fd].insert(open_[fd]);
+      open_[fd].clear();
+    }
+    const bool cut = !continues && cut_[fd].erase(name) > 0;
+    out += decorate(name, data, continues, cut);
+    if (!data.empty()) open_[fd] = data.back() == '\n' ? "" : name;
+    e = writer_(fd, out);
     draw_status();
   }
   if (e == 0) return {};
@@ -99,6 +116,7 @@ Status OutputSink::write(const std::string& name, int attempt, int stream, std::
 
 void OutputSink::message(std::string_view text) {
   clear_status();
+  end_open_line(2);
   (void)writer_(2, text);  // jobset's own words: nowhere else to report their loss
   draw_status();
 }
@@ -118,10 +136,24 @@ void OutputSink::clear_status() {
 
 void OutputSink::draw_status() {
   if (status_.empty() || status_fd_ < 0) return;
+  if (status_fd_ < 3 && !open_[status_fd_].empty()) return;  // not inside a program's line
   (void)writer_(status_fd_, status_);
   status_shown_ = true;
 }
 
-void OutputSink::flush() { clear_status(); }
+void OutputSink::end_open_line(int fd) {
+  if (open_[fd].empty()) return;
+  (void)writer_(fd, "\n");
+  cut_[fd].insert(open_[fd]);
+  open_[fd].clear();
+}
+
+void OutputSink::flush() {
+  clear_status();
+  // Tags start lines: a line left open gets its newline. Untagged output
+  // ends as the programs left it.
+  if (options_.tag || options_.timestamp)
+    for (int fd : {1, 2}) end_open_line(fd);
+}
 
 }  // namespace jobset::launcher

@@ -1,15 +1,23 @@
 // Where the processes' output goes: the launcher's stdout/stderr (each line
 // whole, optionally tagged with the stable name and a timestamp), or one
-// file per process, stream and restart attempt under --output-dir. Lines
-// arrive whole from the daemons; a stream's last partial line arrives at
-// its end and is written with a newline added in tagged mode. The terminal
-// status line, when there is one, is erased before output and drawn again
-// after, so that it never mixes into the program's lines.
+// file per process, stream and restart attempt under --output-dir.
+//
+// Lines arrive whole from the daemons (up to jobsetd's line bound), and so
+// do partial lines: text a program left without a newline for a moment (a
+// progress bar, a prompt) or at its end. A partial line stays open on its
+// stream: the same process's next output continues it in place; another
+// process's output first ends it with a newline, so lines of different
+// processes never mix, and the rest of the cut line then starts a line of
+// its own, tagged "[name]+ " with --tag-output. At the end, an open line
+// gets its newline in tagged mode. The terminal status line, when there is
+// one, is erased before output and drawn again after (not while a line is
+// open there), so that it never mixes into the program's lines.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,15 +57,24 @@ class OutputSink {
   void flush();
 
  private:
-  std::string decorate(const std::string& name, std::string_view data) const;
+  // Prefixes each line of `data`; the first one continues an open line
+  // (`continues`: no prefix) or the rest of a cut one (`cut`: "[name]+ ").
+  std::string decorate(const std::string& name, std::string_view data, bool continues,
+                       bool cut) const;
   Result<int> file_for(const std::string& name, int attempt, int stream);
   void clear_status();
+  void end_open_line(int fd);  // a newline after a line left open on stream fd
   void draw_status();
 
   OutputOptions options_;
   Writer writer_;
   std::function<double()> now_;
   std::map<std::string, int> files_;  // path -> fd
+  std::map<int, bool> file_open_;     // fd -> its last line is open
+  // Per terminal stream (1, 2): the process whose line is open there ("":
+  // none), and the processes whose open line another process's output cut.
+  std::string open_[3];
+  std::set<std::string> cut_[3];
   std::string status_;
   int status_fd_ = -1;
   bool status_shown_ = false;

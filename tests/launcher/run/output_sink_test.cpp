@@ -50,7 +50,54 @@ TEST_CASE("output sink: --tag-output prefixes every line, a partial last line ge
   OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), fixed_time);
   REQUIRE(sink.write("js-w-0-1", 0, 1, "one\ntwo\n").ok());
   REQUIRE(sink.write("js-w-0-1", 0, 1, "end").ok());
+  CHECK(c.on(1) == "[js-w-0-1] one\n[js-w-0-1] two\n[js-w-0-1] end");
+  sink.flush();  // the end of the run
   CHECK(c.on(1) == "[js-w-0-1] one\n[js-w-0-1] two\n[js-w-0-1] end\n");
+}
+
+TEST_CASE("output sink: a partial line continues in place, and another process's line never "
+          "mixes into it",
+          "[output_sink]") {
+  SECTION("tagged: the cut line's rest is marked as a continuation") {
+    Capture c;
+    OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), fixed_time);
+    REQUIRE(sink.write("a", 0, 1, "progress 10%").ok());
+    REQUIRE(sink.write("a", 0, 1, "\rprogress 20%").ok());  // the same line, in place
+    REQUIRE(sink.write("b", 0, 1, "hello\n").ok());         // ends a's line first
+    REQUIRE(sink.write("a", 0, 1, " done\nnext\n").ok());
+    CHECK(c.on(1) ==
+          "[a] progress 10%\rprogress 20%\n[b] hello\n[a]+  done\n[a] next\n");
+  }
+  SECTION("untagged: the programs' bytes, with a newline only where lines would mix") {
+    Capture c;
+    OutputSink sink({}, c.writer(), fixed_time);
+    REQUIRE(sink.write("a", 0, 1, "Password: ").ok());
+    REQUIRE(sink.write("b", 0, 1, "x\n").ok());
+    REQUIRE(sink.write("a", 0, 1, "ok\n").ok());
+    REQUIRE(sink.write("a", 0, 2, "err").ok());  // streams are apart
+    REQUIRE(sink.write("b", 0, 1, "y").ok());
+    sink.flush();
+    CHECK(c.on(1) == "Password: \nx\nok\ny");
+    CHECK(c.on(2) == "err");
+  }
+  SECTION("jobset's own words start on a line of their own") {
+    Capture c;
+    OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), fixed_time);
+    REQUIRE(sink.write("a", 0, 2, "warn").ok());
+    sink.message("jobset: note\n");
+    REQUIRE(sink.write("a", 0, 2, "ing\n").ok());
+    CHECK(c.on(2) == "[a] warn\njobset: note\n[a]+ ing\n");
+  }
+  SECTION("the status line waits while a line is open on its stream") {
+    Capture c;
+    OutputSink sink({}, c.writer(), fixed_time);
+    sink.set_status_line("status", 2);
+    REQUIRE(sink.write("a", 0, 2, "50%").ok());
+    REQUIRE(sink.write("a", 0, 2, "\n").ok());
+    std::vector<std::pair<int, std::string>> expected = {
+        {2, "status"}, {2, "\r\033[K"}, {2, "50%"}, {2, "\n"}, {2, "status"}};
+    CHECK(c.writes == expected);
+  }
 }
 
 TEST_CASE("output sink: --timestamp-output prefixes the UTC time with milliseconds",
