@@ -187,15 +187,19 @@ inline void kill_marker(const std::string& marker) {
 
 // One `jobset ARGS` run, started at once. Standard output and error go to
 // files in the scratch directory; the working directory is the scratch
-// directory; standard input is /dev/null.
+// directory; standard input is /dev/null. A `wrapper` command, when given,
+// runs jobset (e.g. {"unshare", "-m", "sh", "setup.sh"}: it gets jobset's
+// path and ARGS after its own).
 class Launch {
  public:
-  Launch(const Scratch& s, const std::vector<std::string>& args, const std::string& tag = "run")
+  Launch(const Scratch& s, const std::vector<std::string>& args, const std::string& tag = "run",
+         const std::vector<std::string>& wrapper = {})
       : marker_(random_token()),
         out_path_(s.path(tag + ".stdout")),
         err_path_(s.path(tag + ".stderr")),
         args_(args) {
-    std::vector<std::string> argv_s = {jobset_path()};
+    std::vector<std::string> argv_s = wrapper;
+    argv_s.push_back(jobset_path());
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<std::string> env_s;
     for (char** e = environ; *e; ++e)
@@ -224,7 +228,7 @@ class Launch {
         ::signal(sig, SIG_DFL);
       if (chdir(cwd.c_str()) != 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(126);
-      execve(argv[0], argv.data(), envp.data());
+      execvpe(argv[0], argv.data(), envp.data());  // PATH for a wrapper
       const char* why = strerror(errno);  // the test process is single-threaded
       for (const char* part :
            {"run_tests: cannot execute ", static_cast<const char*>(argv[0]), ": ", why, "\n"})
