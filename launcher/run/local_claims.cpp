@@ -101,7 +101,8 @@ LoopbackBlock::~LoopbackBlock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-LoopbackBlock::LoopbackBlock(LoopbackBlock&& other) noexcept : fd_(other.fd_), block_(other.block_) {
+LoopbackBlock::LoopbackBlock(LoopbackBlock&& other) noexcept
+    : fd_(other.fd_), block_(other.block_) {
   other.fd_ = -1;
 }
 

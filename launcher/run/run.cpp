@@ -79,8 +79,9 @@ Result<Names> local_names(const JobSet& js, const Plan& plan, PortReservations& 
     if (!port && !failed) failed = port.error();
     return port ? *port : 0;
   };
-  auto ports = assign_ports(js, plan, [](int32_t, int port) { return port_free(port); }, pick,
-                            /*one_host=*/true);
+  auto ports = assign_ports(
+      js, plan, [](int32_t, int port) { return port_free(port); }, pick,
+      /*one_host=*/true);
   if (failed) return *failed;
   return Names(js, plan, std::move(addresses), std::move(ports));
 }

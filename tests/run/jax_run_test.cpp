@@ -45,7 +45,8 @@ TEST_CASE(
                                     m[1].str() + ":" + m[2].str()));
 
   // The check checks: a process id out of range fails it, saying which.
-  Launch bad(s, {"run", "-q", "--simulate-nodes", "2", "-x", "JAX_PROCESS_ID=4", "jax.toml"}, "bad");
+  Launch bad(s, {"run", "-q", "--simulate-nodes", "2", "-x", "JAX_PROCESS_ID=4", "jax.toml"},
+             "bad");
   CHECK(bad.wait(120) != 0);
   CHECK_THAT(bad.err(), Catch::Contains("JAX_PROCESS_ID=4 is not below JAX_NUM_PROCESSES=4"));
 }

@@ -228,7 +228,7 @@ class Launch {
         ::signal(sig, SIG_DFL);
       if (chdir(cwd.c_str()) != 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(126);
-      execvpe(argv[0], argv.data(), envp.data());  // PATH for a wrapper
+      execvpe(argv[0], argv.data(), envp.data());  // searches PATH for a wrapper
       const char* why = strerror(errno);  // the test process is single-threaded
       for (const char* part :
            {"run_tests: cannot execute ", static_cast<const char*>(argv[0]), ": ", why, "\n"})

@@ -20,7 +20,8 @@ namespace {
 using namespace runtest;
 
 std::optional<std::string> torch_missing() {
-  if (access("/usr/bin/python3", X_OK) != 0) return "needs /usr/bin/python3 (apt-get install python3)";
+  if (access("/usr/bin/python3", X_OK) != 0)
+    return "needs /usr/bin/python3 (apt-get install python3)";
   if (!fs::exists("/usr/lib/python3/dist-packages/torch/distributed/__init__.py"))
     return "needs PyTorch (apt-get install python3-torch)";
   return std::nullopt;
@@ -70,10 +71,23 @@ TEST_CASE(
   copy_example(s, "pytorch-ddp/ddp.py");
   copy_example(s, "pytorch-ddp/ddp.toml");  // max_restarts = 2, backoff_limit = 0
   auto args = [&](const std::string& checkpoints) {
-    return std::vector<std::string>{
-        "run", "-q", "--simulate-nodes", "2", "-x", "CHECKPOINT_DIR=" + s.path(checkpoints),
-        "-x", "STEPS=30", "-x", "CHECKPOINT_EVERY=1", "-x", "CRASH_AT_STEP=-1", "-x",
-        "STEP_SECONDS=0.1", "--events", s.path(checkpoints + ".events"), "ddp.toml"};
+    return std::vector<std::string>{"run",
+                                    "-q",
+                                    "--simulate-nodes",
+                                    "2",
+                                    "-x",
+                                    "CHECKPOINT_DIR=" + s.path(checkpoints),
+                                    "-x",
+                                    "STEPS=30",
+                                    "-x",
+                                    "CHECKPOINT_EVERY=1",
+                                    "-x",
+                                    "CRASH_AT_STEP=-1",
+                                    "-x",
+                                    "STEP_SECONDS=0.1",
+                                    "--events",
+                                    s.path(checkpoints + ".events"),
+                                    "ddp.toml"};
   };
   // The reference and the run to interrupt go at the same time (two runs
   // of four gloo ranks side by side, each with ports of its own).
@@ -199,8 +213,9 @@ TEST_CASE(
   if (auto why = torch_missing()) JOBSET_SKIP(*why);
   Scratch s;
   copy_example(s, "torch-fqdn/allreduce.py");
-  std::vector<std::string> args = {"run",  "-q", "--simulate-nodes", "2", "-x", "OMP_NUM_THREADS=1",
-                                   "-n",   "4",  "/usr/bin/python3", "allreduce.py"};
+  std::vector<std::string> args = {
+      "run", "-q", "--simulate-nodes", "2",           "-x", "OMP_NUM_THREADS=1",
+      "-n",  "4",  "/usr/bin/python3", "allreduce.py"};
   Launch a(s, args, "a");
   Launch b(s, args, "b");
   REQUIRE(a.wait(240) == 0);
@@ -313,7 +328,7 @@ TEST_CASE(
     claims.fds.push_back(fd);
   }
   REQUIRE(left > 0);
-  std::vector<std::string> args = {"run", "-q", "--simulate-nodes", "2", "-n", "2",
+  std::vector<std::string> args = {"run", "-q", "--simulate-nodes",          "2", "-n", "2",
                                    "sh",  "-c", "cat \"$JOBSET_HOSTS_FILE\""};
   {
     Launch r(s, args);
