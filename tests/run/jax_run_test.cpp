@@ -51,4 +51,33 @@ TEST_CASE(
   CHECK_THAT(bad.err(), Catch::Contains("JAX_PROCESS_ID=4 is not below JAX_NUM_PROCESSES=4"));
 }
 
+TEST_CASE(
+    "jax run: where names resolve (NSS module), JAX_COORDINATOR_ADDRESS and "
+    "MEGASCALE_COORDINATOR_ADDRESS name the coordinator by FQDN, which resolves to its node's "
+    "address and is reached there",
+    "[jax][nss]") {
+  if (std::system("command -v python3 >/dev/null 2>&1") != 0)
+    JOBSET_SKIP("needs python3 (apt-get install python3)");
+  Scratch s;
+  std::string why;
+  auto wrapper = names_resolve_wrapper(s, &why);
+  if (!wrapper) JOBSET_SKIP(why);
+  copy_example(s, "jax-check/check.py");
+  copy_example(s, "jax-check/jax.toml");
+  Launch r(s, {"run", "-q", "--simulate-nodes", "2", "jax.toml"}, "run", *wrapper);
+  REQUIRE(r.wait(120) == 0);
+  std::string out = r.out();
+  INFO(r.report() << "\nstdout:\n" << out);
+  std::smatch m;
+  REQUIRE(std::regex_search(
+      out, m,
+      std::regex("jax-check: process 0 of 4 ok, the coordinator at jax-slice-0-0\\.jax:(\\d+) "
+                 "\\((127\\.\\d+\\.0\\.1)\\) heard from all 4 processes")));
+  for (int p = 1; p < 4; ++p)
+    CHECK_THAT(out, Catch::Contains("jax-check: process " + std::to_string(p) + " of 4 ok, slice " +
+                                    std::to_string(p / 2) +
+                                    " of 2, reached the coordinator at jax-slice-0-0.jax:" +
+                                    m[1].str() + " (" + m[2].str() + ")"));
+}
+
 }  // namespace

@@ -142,51 +142,18 @@ TEST_CASE(
   CHECK(ref_at[0] != run_at[0]);
 }
 
-// Runs jobset in private mount and network namespaces where the run's
-// names resolve through the NSS module of the build tree (as
-// tests/rendezvous/nss_test.sh sets them up): a bind-mounted nsswitch.conf
-// with `hosts: files jobset dns`, the module found through
-// LD_LIBRARY_PATH, no nscd, and a network of loopback only, so that a
-// name falling through to `dns` can reach nothing.
-const char* kNamespaceSetup = R"SH(#!/bin/sh
-set -e
-dir=$1 moddir=$2 hosts=$3
-shift 3
-printf 'hosts: %s\n' "$hosts" >"$dir/nsswitch.conf"
-printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$dir/resolv.conf"
-mount --bind "$dir/nsswitch.conf" /etc/nsswitch.conf
-if [ -e /etc/resolv.conf ]; then mount --bind "$dir/resolv.conf" /etc/resolv.conf; fi
-for d in /var/run/nscd /run/nscd; do if [ -d "$d" ]; then mount -t tmpfs none "$d"; fi; done
-ip link set lo up
-export LD_LIBRARY_PATH=$moddir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-exec "$@"
-)SH";
-
 TEST_CASE(
     "torch run: a torchrun-free program reads MASTER_ADDR as rank 0's FQDN, resolves it and its "
     "own name through the NSS module, and does a gloo all_reduce across 2 simulated nodes",
     "[torch][nss]") {
   if (auto why = torch_missing()) JOBSET_SKIP(*why);
-  std::string moddir = std::string(JOBSET_BUILDDIR) + "/rendezvous/nss";
-  REQUIRE(fs::exists(moddir + "/libnss_jobset.so.2"));
-  if (!on_path("unshare")) JOBSET_SKIP("needs unshare (apt-get install util-linux)");
-  if (!on_path("ip")) JOBSET_SKIP("needs ip (apt-get install iproute2)");
-  std::vector<std::string> ns;
-  if (getuid() == 0 && std::system("unshare -mn true 2>/dev/null") == 0)
-    ns = {"unshare", "-mn"};
-  else if (std::system("unshare -rmn true 2>/dev/null") == 0)
-    ns = {"unshare", "-rmn"};
-  else
-    JOBSET_SKIP("cannot make mount and network namespaces (not root, and no user namespaces)");
+  std::string why;
   Scratch s;
   copy_example(s, "torch-fqdn/allreduce.py");
   copy_example(s, "torch-fqdn/fqdn.toml");  // MASTER_ADDR = "fqdn-workers-0-0.train"
-  s.write("ns.sh", kNamespaceSetup);
-  std::vector<std::string> wrapper = ns;
-  for (const std::string& a : {std::string("sh"), s.path("ns.sh"), s.dir().string(), moddir,
-                               std::string("files jobset dns")})
-    wrapper.push_back(a);
-  Launch r(s, {"run", "--simulate-nodes", "2", "fqdn.toml"}, "run", wrapper);
+  auto wrapper = names_resolve_wrapper(s, &why);
+  if (!wrapper) JOBSET_SKIP(why);
+  Launch r(s, {"run", "--simulate-nodes", "2", "fqdn.toml"}, "run", *wrapper);
   REQUIRE(r.wait(240) == 0);
   std::string out = r.out();
   INFO(r.report() << "\nstdout:\n" << out);
