@@ -133,7 +133,8 @@ def main():
                             timeout=datetime.timedelta(seconds=60))
     rank = dist.get_rank()
     world = dist.get_world_size()
-    print(f"ddp: rank {rank} of {world} at {address or 'the default address'}", flush=True)
+    print(f"ddp: rank {rank} of {world} at {address or 'the default address'}, rendezvous at "
+          f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}", flush=True)
 
     torch.manual_seed(0)
     model = nn.Linear(FEATURES, 1)
