@@ -11,9 +11,23 @@ checkpoints). When rank 0 finds a checkpoint there at start, training
 resumes from it, e.g. after jobset restarted the JobSet. Across several
 nodes the directory should be shared, since a restart may move rank 0.
 
+Every rank's gloo transport listens on its own node's address: the one
+jobset's hosts file (JOBSET_HOSTS_FILE) gives its stable name
+(JOBSET_HOSTNAME). On nodes that jobset simulates on one machine those
+differ per node (127.<block>.0.<node+1>), so the ranks of different nodes
+really talk across two addresses. Without the hosts file, gloo's default
+(the address of this machine's hostname).
+
+Training is deterministic (fixed seeds, plain SGD, one thread per rank):
+a run that restarts and resumes from a checkpoint of its last step ends
+with exactly the final loss of a run that never stopped; rank 0 prints it
+rounded and exactly (Python's repr of the float).
+
 Environment (all optional):
   STEPS             total training steps (default 40)
-  CHECKPOINT_EVERY  steps between checkpoints (default 10)
+  CHECKPOINT_EVERY  steps between checkpoints (default 10; 1: every step)
+  STEP_SECONDS      pause after each step (default 0), to give time to
+                    kill a rank mid-run
   CRASH_AT_STEP     on the first attempt (JOBSET_RESTART_ATTEMPT 0), the
                     last rank exits 1 when it reaches this step, to show a
                     restart resuming from the checkpoint
@@ -23,8 +37,10 @@ By hand, without jobset (two ranks on this machine):
   MASTER_ADDR=127.0.0.1 MASTER_PORT=29411 WORLD_SIZE=2 RANK=1 /usr/bin/python3 ddp.py
 """
 
+import datetime
 import os
 import sys
+import time
 
 import torch
 import torch.distributed as dist
@@ -50,6 +66,33 @@ def synthetic_shard(rank):
     x = torch.randn(SAMPLES_PER_RANK, FEATURES, generator=mine)
     noise = 0.01 * torch.randn(SAMPLES_PER_RANK, 1, generator=mine)
     return x, x @ weights + bias + noise
+
+
+def node_address():
+    """This process's address in jobset's hosts file, or None."""
+    path, name = os.environ.get("JOBSET_HOSTS_FILE"), os.environ.get("JOBSET_HOSTNAME")
+    if not path or not name:
+        return None
+    try:
+        with open(path, encoding="utf-8") as hosts:
+            for line in hosts:
+                fields = line.split("#", 1)[0].split()
+                if len(fields) > 1 and name in fields[1:]:
+                    return fields[0]
+    except OSError:
+        return None
+    return None
+
+
+def gloo_at(address):
+    """Registers the backend "gloo_at_node": gloo listening on `address`."""
+    def create(store, rank, size, timeout):
+        options = dist.ProcessGroupGloo._Options()
+        options._devices = [dist.ProcessGroupGloo.create_device(hostname=address)]
+        options._timeout = timeout
+        return dist.ProcessGroupGloo(store, rank, size, options)
+    dist.Backend.register_backend("gloo_at_node", create)
+    return "gloo_at_node"
 
 
 def checkpoint_path(directory):
@@ -80,12 +123,18 @@ def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CHECKPOINT_DIR", "")
     steps = env_int("STEPS", 40)
     every = max(1, env_int("CHECKPOINT_EVERY", 10))
+    pause = float(os.environ.get("STEP_SECONDS", "") or 0)
     crash_at = env_int("CRASH_AT_STEP", -1)
     attempt = env_int("JOBSET_RESTART_ATTEMPT", 0)
 
-    dist.init_process_group("gloo", init_method="env://")
+    address = node_address()
+    backend = gloo_at(address) if address else "gloo"
+    dist.init_process_group(backend, init_method="env://",
+                            timeout=datetime.timedelta(seconds=60))
     rank = dist.get_rank()
     world = dist.get_world_size()
+    print(f"ddp: rank {rank} of {world} at {address or 'the default address'}, rendezvous at "
+          f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}", flush=True)
 
     torch.manual_seed(0)
     model = nn.Linear(FEATURES, 1)
@@ -115,12 +164,15 @@ def main():
         done = step + 1
         if path and rank == 0 and (done % every == 0 or done == steps):
             save_checkpoint(path, model, optimizer, done)
+        if pause:
+            time.sleep(pause)
 
     with torch.no_grad():
         final = torch.tensor([loss_fn(model(x), y).item()])
     dist.all_reduce(final)  # sum over the ranks
     if rank == 0:
-        print(f"ddp: final loss {final.item() / world:.6f} after {steps} steps", flush=True)
+        loss = final.item() / world
+        print(f"ddp: final loss {loss:.6f} after {steps} steps (exactly {loss!r})", flush=True)
     dist.destroy_process_group()
 
 

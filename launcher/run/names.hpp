@@ -4,7 +4,8 @@
 //
 // Addresses. A node's address is the one its processes are reached at.
 // Nodes that jobset simulates on this machine (several nodes, one host)
-// each get a loopback address of their own, 127.<run>.<k/250>.<k%250+1>,
+// each get a loopback address of their own, 127.<block>.<k/250>.<k%250+1>
+// in the block the run claimed (local_claims.hpp),
 // so that names on different simulated nodes resolve to different
 // addresses; Linux answers on all of 127.0.0.0/8 without configuration.
 //
@@ -31,7 +32,7 @@ namespace jobset::launcher {
 
 using PortMap = std::map<std::string, int>;  // declared port (as text) -> actual
 
-// Loopback addresses for `nodes` simulated nodes of run number `run` (1..254).
+// Loopback addresses for `nodes` simulated nodes in block `run` (1..254).
 std::vector<std::string> simulated_addresses(size_t nodes, int run);
 
 // The ports of every process (by rank). `is_free(node, port)` says whether

@@ -17,7 +17,9 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
+#include "launcher/run/local_claims.hpp"
 #include "launcher/run/run_driver.hpp"
 #include "runtime/auth.hpp"
 #include "runtime/link.hpp"
@@ -28,27 +30,6 @@ namespace {
 timeval to_timeval(double seconds) {
   double whole = std::floor(seconds);
   return timeval{static_cast<time_t>(whole), static_cast<suseconds_t>((seconds - whole) * 1e6)};
-}
-
-// `count` distinct ports free on loopback now, for MASTER_PORT and the JAX
-// and Megascale coordinators: all are bound at once, so none repeats.
-std::vector<int> free_ports(int count) {
-  std::vector<int> fds, ports;
-  for (int i = 0; i < count; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-      port = ntohs(a.sin_port);
-    if (fd >= 0) fds.push_back(fd);
-    ports.push_back(port);
-  }
-  for (int fd : fds) ::close(fd);
-  return ports;
 }
 
 // Whether `port` can be bound on every address of this machine now.
@@ -80,21 +61,29 @@ bool names_resolve() {
 
 // Every node runs on this machine (the only Starter so far): one node is
 // reached at 127.0.0.1 (or the --address-from address), several simulated
-// ones each at an address of their own.
-Names local_names(const JobSet& js, const Plan& plan, const std::string& node_address) {
+// ones each at an address of their own, in a loopback block this run claims
+// (local_claims.hpp). Ports that replace declared ones are reserved for the
+// run's lifetime.
+Result<Names> local_names(const JobSet& js, const Plan& plan, const std::string& node_address,
+                          PortReservations& reserved, std::optional<LoopbackBlock>& block) {
   size_t nodes = plan.cluster.nodes.size();
-  std::vector<std::string> addresses =
-      nodes == 1 ? std::vector<std::string>{node_address.empty() ? "127.0.0.1" : node_address}
-                 : simulated_addresses(nodes, 1 + static_cast<int>(getpid() % 254));
-  std::vector<int> spare;
-  auto pick = [&spare](int32_t) {
-    if (spare.empty()) spare = free_ports(16);
-    int p = spare.back();
-    spare.pop_back();
-    return p;
+  std::vector<std::string> addresses = {node_address.empty() ? "127.0.0.1" : node_address};
+  if (nodes > 1) {
+    auto claimed = LoopbackBlock::claim(1 + static_cast<int>(getpid() % 254));
+    if (!claimed) return claimed.error();
+    block.emplace(std::move(*claimed));
+    addresses = simulated_addresses(nodes, block->block());
+  }
+  std::optional<Error> failed;
+  auto pick = [&reserved, &failed](int32_t) {
+    auto port = reserved.reserve();
+    if (!port && !failed) failed = port.error();
+    return port ? *port : 0;
   };
-  auto ports = assign_ports(js, plan, [](int32_t, int port) { return port_free(port); }, pick,
-                            /*one_host=*/true);
+  auto ports = assign_ports(
+      js, plan, [](int32_t, int port) { return port_free(port); }, pick,
+      /*one_host=*/true);
+  if (failed) return *failed;
   return Names(js, plan, std::move(addresses), std::move(ports));
 }
 
@@ -206,14 +195,30 @@ int run(const JobSet& js, const Plan& first_plan, const RunOptions& o, Starter& 
   }
   EventLoop loop(ev.base);
   OutputSink sink(o.output, write_all, [&loop] { return loop.wall(); });
-  Names names = local_names(js, plan, o.node_address);
+  PortReservations reserved;  // the run's ports and loopback block, held until it ends
+  std::optional<LoopbackBlock> block;
+  auto local = local_names(js, plan, o.node_address, reserved, block);
+  if (!local) {
+    err << "jobset: " << local.error().message() << "\n";
+    return 1;
+  }
+  Names& names = *local;
   bool resolve = names_resolve();
   if (std::string ref = fqdn_reference(js, plan); !ref.empty() && !resolve && !o.quiet)
     err << "jobset: warning: " << ref
         << " names a peer by FQDN, but this machine does not resolve the run's names (the NSS "
            "module is not enabled; see jobset(1), STABLE HOSTNAMES); programs can read "
            "JOBSET_HOSTS_FILE, or use MASTER_ADDR, which holds an address\n";
-  std::vector<int> ports = free_ports(3);
+  // MASTER_PORT and the JAX and Megascale coordinator ports, per run.
+  std::vector<int> ports;
+  for (int i = 0; i < 3; ++i) {
+    auto port = reserved.reserve();
+    if (!port) {
+      err << "jobset: " << port.error().message() << "\n";
+      return 1;
+    }
+    ports.push_back(*port);
+  }
   SpecSettings specs;
   specs.max_restarts = effective_max_restarts(js, o.max_restarts);
   specs.coordinator_host = resolve ? names.coordinator_fqdn()

@@ -39,7 +39,7 @@ TEST_CASE("cli: validate accepts every example (exit 0)", "[cli]") {
   // Every JobSet example; examples/cluster holds a cluster file, not a JobSet.
   Run r = jobset(
       "validate examples/*.toml examples/*.yaml examples/mpi-hello/*.toml "
-      "examples/pytorch-ddp/*.toml");
+      "examples/pytorch-ddp/*.toml examples/torch-fqdn/*.toml examples/jax-check/*.toml");
   INFO(r.err);
   CHECK(r.code == 0);
   CHECK(r.out.find("multislice.yaml: valid JobSet \"multislice\", 8 processes") !=

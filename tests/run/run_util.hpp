@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -187,15 +188,19 @@ inline void kill_marker(const std::string& marker) {
 
 // One `jobset ARGS` run, started at once. Standard output and error go to
 // files in the scratch directory; the working directory is the scratch
-// directory; standard input is /dev/null.
+// directory; standard input is /dev/null. A `wrapper` command, when given,
+// runs jobset (e.g. {"unshare", "-m", "sh", "setup.sh"}: it gets jobset's
+// path and ARGS after its own).
 class Launch {
  public:
-  Launch(const Scratch& s, const std::vector<std::string>& args, const std::string& tag = "run")
+  Launch(const Scratch& s, const std::vector<std::string>& args, const std::string& tag = "run",
+         const std::vector<std::string>& wrapper = {})
       : marker_(random_token()),
         out_path_(s.path(tag + ".stdout")),
         err_path_(s.path(tag + ".stderr")),
         args_(args) {
-    std::vector<std::string> argv_s = {jobset_path()};
+    std::vector<std::string> argv_s = wrapper;
+    argv_s.push_back(jobset_path());
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<std::string> env_s;
     for (char** e = environ; *e; ++e)
@@ -224,7 +229,8 @@ class Launch {
         ::signal(sig, SIG_DFL);
       if (chdir(cwd.c_str()) != 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(126);
-      execve(argv[0], argv.data(), envp.data());
+      // execvpe: a wrapper is found on PATH.
+      execvpe(argv[0], argv.data(), envp.data());
       const char* why = strerror(errno);  // the test process is single-threaded
       for (const char* part :
            {"run_tests: cannot execute ", static_cast<const char*>(argv[0]), ": ", why, "\n"})
@@ -361,6 +367,55 @@ inline std::string event_kinds(const std::vector<nlohmann::json>& evs) {
 inline double read_time(const Scratch& s, const std::string& name) {
   std::string t = s.read(name);
   return t.empty() ? -1 : std::stod(t);
+}
+
+// Running jobset where the run's names resolve through the NSS module of
+// the build tree, as tests/rendezvous/nss_test.sh sets it up: in private
+// mount and network namespaces (unshare -mn as root, -rmn where user
+// namespaces work), a bind-mounted nsswitch.conf with `hosts: files jobset
+// dns` (or `hosts`), the module found through LD_LIBRARY_PATH, no nscd, a
+// resolv.conf pointing at 127.0.0.1 and a network of loopback only, so that
+// a name falling through to `dns` reaches nothing.
+inline const char* kNamespaceSetup = R"SH(#!/bin/sh
+set -e
+dir=$1 moddir=$2 hosts=$3
+shift 3
+printf 'hosts: %s\n' "$hosts" >"$dir/nsswitch.conf"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$dir/resolv.conf"
+mount --bind "$dir/nsswitch.conf" /etc/nsswitch.conf
+if [ -e /etc/resolv.conf ]; then mount --bind "$dir/resolv.conf" /etc/resolv.conf; fi
+for d in /var/run/nscd /run/nscd; do if [ -d "$d" ]; then mount -t tmpfs none "$d"; fi; done
+ip link set lo up
+export LD_LIBRARY_PATH=$moddir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+exec "$@"
+)SH";
+
+// Launch's wrapper for that (files in `s`), or nullopt with the reason
+// (for JOBSET_SKIP) in *why.
+inline std::optional<std::vector<std::string>> names_resolve_wrapper(
+    const Scratch& s, std::string* why, const std::string& hosts = "files jobset dns") {
+  std::string moddir = std::string(JOBSET_BUILDDIR) + "/rendezvous/nss";
+  REQUIRE(fs::exists(moddir + "/libnss_jobset.so.2"));  // built with jobset
+  auto missing = [](const char* program) {
+    return std::system((std::string("command -v ") + program + " >/dev/null 2>&1").c_str()) != 0;
+  };
+  std::vector<std::string> ns;
+  if (missing("unshare")) {
+    *why = "needs unshare (apt-get install util-linux)";
+  } else if (missing("ip")) {
+    *why = "needs ip (apt-get install iproute2)";
+  } else if (getuid() == 0 && std::system("unshare -mn true 2>/dev/null") == 0) {
+    ns = {"unshare", "-mn"};
+  } else if (std::system("unshare -rmn true 2>/dev/null") == 0) {
+    ns = {"unshare", "-rmn"};
+  } else {
+    *why = "cannot make mount and network namespaces (not root, and no user namespaces)";
+  }
+  if (ns.empty()) return std::nullopt;
+  s.write("ns.sh", kNamespaceSetup);
+  for (const std::string& a : {std::string("sh"), s.path("ns.sh"), s.dir().string(), moddir, hosts})
+    ns.push_back(a);
+  return ns;
 }
 
 }  // namespace runtest

@@ -23,7 +23,8 @@ void check_round_trip(const JobSet& original) {
 TEST_CASE("convert: every example survives YAML/TOML -> TOML -> model unchanged", "[convert]") {
   for (const char* name :
        {"multislice.yaml", "multislice.toml", "driver-workers.toml", "failure-policy.toml",
-        "depends-on.toml", "coordinator.toml", "pytorch-ddp/ddp.toml", "mpi-hello/hello.toml"}) {
+        "depends-on.toml", "coordinator.toml", "pytorch-ddp/ddp.toml", "mpi-hello/hello.toml",
+        "torch-fqdn/fqdn.toml", "jax-check/jax.toml"}) {
     SECTION(name) {
       std::string text = example(name);
       auto l = load(text, guess_format(name, text));
