@@ -99,6 +99,12 @@ struct ProcessSpec {
   std::vector<int32_t> cpus;
   std::vector<int32_t> gpus;
   std::vector<int32_t> tpus;
+  // MPI wire-up through jobsetd's PMI-1 server (pmi1_server.hpp). An empty
+  // pmi_kvs: none for this process (and no PMI_* variables).
+  std::string pmi_kvs;      // the world's key-value space name
+  int32_t pmi_size = 0;     // ranks in the world; `rank` is this one's
+  int32_t pmi_appnum = 0;   // its app (replicated job) index, MPI_APPNUM
+  std::string pmi_mapping;  // PMI_process_mapping; empty: not served
 
   bool operator==(const ProcessSpec&) const = default;
 };

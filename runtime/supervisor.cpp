@@ -83,13 +83,13 @@ Supervisor::~Supervisor() {
   }
 }
 
-void Supervisor::spawn(const ProcessSpec& spec) {
+void Supervisor::spawn(const ProcessSpec& spec, int keep_fd) {
   if (procs_.count(spec.launch)) {
     sink_.send(SpawnFailed{spec.launch, "spawn " + spec.name + ": launch id " +
                                             std::to_string(spec.launch) + " is already in use"});
     return;
   }
-  auto child = spawner_.spawn(spec);
+  auto child = spawner_.spawn(spec, keep_fd);
   if (!child.ok()) {
     sink_.send(SpawnFailed{spec.launch, "spawn " + spec.name + ": " + child.error().message()});
     return;

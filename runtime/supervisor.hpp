@@ -58,7 +58,8 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  void spawn(const ProcessSpec& spec);
+  // `keep_fd`: see Spawner::spawn.
+  void spawn(const ProcessSpec& spec, int keep_fd = -1);
   // SIGTERM to the groups, SIGKILL after grace_ms to those not reaped yet
   // (at once when grace_ms <= 0). Unknown launch ids are ignored.
   void kill(const std::vector<uint64_t>& launches, bool all, int grace_ms);

@@ -214,6 +214,7 @@ int run(const JobSet& js, const Plan& plan, const RunOptions& o, Starter& starte
   std::vector<int> ports = free_ports(3);
   SpecSettings specs;
   specs.max_restarts = effective_max_restarts(js, o.max_restarts);
+  specs.mpi = o.mpi;
   specs.coordinator_host = resolve ? names.coordinator_fqdn()
                                    : names.address_of(names.coordinator_rank());
   for (size_t r = 0; r < plan.expansion.processes.size(); ++r)

@@ -13,6 +13,7 @@
 
 #include "launcher/plan/plan.hpp"
 #include "launcher/run/output_sink.hpp"
+#include "launcher/run/process_spec.hpp"
 #include "launcher/spec/spec.hpp"
 
 namespace jobset::launcher {
@@ -28,6 +29,7 @@ struct RunOptions {
   bool quiet = false;
   bool verbose = false;
   bool report_bindings = false;  // --report-bindings
+  MpiWireup mpi = MpiWireup::kAll;  // --mpi
   int grace_ms = 3000;           // TERM -> KILL when stopping processes
   std::string jobsetd;           // path of the daemon binary
   std::string program;           // argv[0] of jobset, to find jobsetd
