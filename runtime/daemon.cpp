@@ -276,9 +276,11 @@ void Daemon::handle(Message& m) {
       say("warning: no rendezvous for this node's processes: " + rdzv.error().message());
     pmi1_ = std::make_unique<Pmi1Server>(
         base_, [this](const Message& out) { send(out); }, [this](const std::string& s) { say(s); },
-        [this](uint64_t launch, std::string line) {
+        [this](uint64_t launch, int code, std::string line) {
           send_output(launch, Stream::kStderr, std::move(line));
-        });
+          supervisor_->abort(launch, code);
+        },
+        [this](uint64_t launch, bool in) { supervisor_->in_mpi_world(launch, in); });
     return;
   }
   serve(m);

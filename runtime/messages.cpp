@@ -136,7 +136,8 @@ template <>
 struct Wire<Exited> {
   static constexpr std::tuple fields{Field{"launch", &Exited::launch},
                                      Field{"exit_code", &Exited::exit_code},
-                                     Field{"signal", &Exited::signal}};
+                                     Field{"signal", &Exited::signal},
+                                     Field{"mpi_failure", &Exited::mpi_failure}};
 };
 
 template <>

@@ -157,6 +157,9 @@ struct Exited {
   uint64_t launch = 0;
   int32_t exit_code = 0;  // valid when signal == 0
   int32_t signal = 0;     // the signal that ended it, or 0
+  // Non-empty: its end broke its MPI world, and why ("called MPI_Abort
+  // with exit code 7"); a retry in place cannot join that world again.
+  std::string mpi_failure;
 
   bool operator==(const Exited&) const = default;
 };

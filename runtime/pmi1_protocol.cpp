@@ -250,7 +250,8 @@ void Session::command(const std::string& cmd, std::string_view args, std::vector
   }
 }
 
-// No reply: the client exits right after (with the same code).
+// No reply: MPICH 4 waits for its launcher to end it (an answer would make
+// MPI_Abort return and the program go on).
 void Session::abort(std::string_view args, std::vector<Action>& out) {
   std::string bad;
   std::optional<Fields> f = parse_fields(args, bad);

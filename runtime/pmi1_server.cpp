@@ -49,14 +49,19 @@ struct Pmi1Server::Rank {
   bufferevent* bev = nullptr;
   pmi1::Session session;
   uint64_t next_request = 1;
+  bool in_world = false;  // as last told to in_world_
   Rank(pmi1::World w, int32_t rank, int32_t appnum) : session(std::move(w), rank, appnum) {}
   ~Rank() {
     if (bev) bufferevent_free(bev);
   }
 };
 
-Pmi1Server::Pmi1Server(event_base* base, Send send, Say say, Note note)
-    : base_(base), send_(std::move(send)), say_(std::move(say)), note_(std::move(note)) {}
+Pmi1Server::Pmi1Server(event_base* base, Send send, Say say, Abort abort, InWorld in_world)
+    : base_(base),
+      send_(std::move(send)),
+      say_(std::move(say)),
+      abort_(std::move(abort)),
+      in_world_(std::move(in_world)) {}
 
 Pmi1Server::~Pmi1Server() = default;
 
@@ -159,17 +164,20 @@ void Pmi1Server::carry_out(Rank& rank, std::vector<pmi1::Action> actions) {
         q.key = store_key("pmi1-service/", a.key);
         break;
       case Kind::kAbort:
-        say_(rank.name + " (rank " + std::to_string(rank.session.rank()) +
-             ") called MPI_Abort with exit code " + std::to_string(a.code));
-        note_(rank.launch, "jobset: " + rank.name + " (rank " +
-                               std::to_string(rank.session.rank()) +
-                               ") called MPI_Abort with exit code " + std::to_string(a.code) +
-                               "\n");
+        abort_(rank.launch, static_cast<int>(a.code),
+               "jobset: " + rank.name + " (rank " + std::to_string(rank.session.rank()) +
+                   ") called MPI_Abort with exit code " + std::to_string(a.code) + "\n");
         continue;
       case Kind::kFinalize:
         continue;
     }
     request(rank, std::move(q));
+  }
+  const pmi1::Session& s = rank.session;
+  bool in = s.initialized() && !s.finalized() && !s.aborted();
+  if (in != rank.in_world) {
+    rank.in_world = in;
+    in_world_(rank.launch, in);
   }
 }
 

@@ -13,8 +13,9 @@
 //                   ranks until that rank's next barrier completes
 //   publish/unpublish/lookup_name -> put/get "pmi1-service/<name>"
 // so the launcher ships a value once per node that asks for it, not to
-// every rank. abort: a line on the rank's stderr says so; MPICH then
-// exits with the code, which the controller sees as the process's exit.
+// every rank. abort: a line on the rank's stderr says so, and the daemon
+// ends the rank with the abort code as its exit code (MPICH waits to be
+// killed), which the controller then sees as the process's failure.
 //
 // Not thread-safe: use from the daemon's loop only.
 #pragma once
@@ -43,12 +44,15 @@ class Pmi1Server {
  public:
   using Send = std::function<void(const Message&)>;    // to the launcher
   using Say = std::function<void(const std::string&)>;  // one line to the daemon's log
-  using Note = std::function<void(uint64_t launch, std::string line)>;  // to a rank's stderr
+  // A rank aborted the job: end it with `code` (and show `line` on its stderr).
+  using Abort = std::function<void(uint64_t launch, int code, std::string line)>;
+  // A rank entered (PMI init) or left (finalize) its MPI world.
+  using InWorld = std::function<void(uint64_t launch, bool in)>;
 
   // Rendezvous client ids of ranks have this bit; the endpoint's do not.
   static constexpr uint64_t kClientBit = uint64_t{1} << 62;
 
-  Pmi1Server(event_base* base, Send send, Say say, Note note);
+  Pmi1Server(event_base* base, Send send, Say say, Abort abort, InWorld in_world);
   Pmi1Server(const Pmi1Server&) = delete;
   Pmi1Server& operator=(const Pmi1Server&) = delete;
   ~Pmi1Server();
@@ -80,7 +84,8 @@ class Pmi1Server {
   event_base* base_;
   Send send_;
   Say say_;
-  Note note_;
+  Abort abort_;
+  InWorld in_world_;
   struct Pending {
     rdzv::Op op;
     std::string key;

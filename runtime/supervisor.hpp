@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <string>
 #include <list>
 #include <memory>
 #include <unordered_map>
@@ -64,6 +65,13 @@ class Supervisor {
   // (at once when grace_ms <= 0). Unknown launch ids are ignored.
   void kill(const std::vector<uint64_t>& launches, bool all, int grace_ms);
   void signal(const std::vector<uint64_t>& launches, bool all, int signo);
+  // The process ends the job with `code` (MPI_Abort through PMI): its group
+  // is SIGKILLed now and its Exited says exit code `code`, as the
+  // aborting program asked (it waits to be killed rather than exiting).
+  void abort(uint64_t launch, int code);
+  // Whether the process is inside an MPI world (between MPI_Init and
+  // MPI_Finalize): if it ends there, its Exited says so (mpi_failure).
+  void in_mpi_world(uint64_t launch, bool in);
   // Call on SIGCHLD: reaps every child that ended.
   void reap();
   // Call when the sink is no longer congested.
