@@ -128,6 +128,27 @@ TEST_CASE("mpich run: MPI_Abort(7) in one rank ends the run with exit code 7, no
   CHECK(left.empty());
 }
 
+TEST_CASE(
+    "mpich run: after MPI_Abort the failure policy restarts the JobSet (not the rank in place) "
+    "and MPI_Init works again in the new attempt",
+    "[mpich run][mpi]") {
+  NEEDS_MPICH();
+  Scratch s;
+  // backoff_limit is the default 6: a retry in place would hang the world.
+  s.write("restart.toml",
+          "name = \"rs\"\n[failure_policy]\nmax_restarts = 1\n"
+          "[[replicated_jobs]]\nname = \"w\"\n[replicated_jobs.template]\n"
+          "parallelism = 4\ncompletions = 4\n"
+          "command = [\"sh\", \"-c\", \"if [ $JOBSET_RESTART_ATTEMPT = 0 ]; then exec " +
+              ring_program() + " abort 7 2; else exec " + ring_program() + "; fi\"]\n");
+  Launch r(s, {"run", "--simulate-nodes", "2", s.path("restart.toml")});
+  INFO(r.report());
+  REQUIRE(r.wait(120) == 0);
+  CHECK(r.err().find("MPIFailure: rs-w-0-2 called MPI_Abort with exit code 7") != std::string::npos);
+  CHECK(r.err().find("restarts 1") != std::string::npos);
+  check_world(r.out(), 4);
+}
+
 TEST_CASE("mpich run: a rank SIGKILLed in the middle of allreduces stops the others, no hang",
           "[mpich run][mpi]") {
   NEEDS_MPICH();
@@ -135,6 +156,7 @@ TEST_CASE("mpich run: a rank SIGKILLed in the middle of allreduces stops the oth
   Launch r(s, {"run", "--simulate-nodes", "2", "-n", "4", ring_program(), "kill", "1"});
   INFO(r.report());
   CHECK(r.wait(120) == 128 + SIGKILL);
+  CHECK(r.err().find("ended between MPI_Init and MPI_Finalize") != std::string::npos);
   auto left = wait_gone(r.marker(), 10);
   INFO("left behind:\n" << describe(left));
   CHECK(left.empty());
