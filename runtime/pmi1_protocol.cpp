@@ -84,8 +84,8 @@ void Session::drain(std::vector<Action>& out) {
     size_t nl = buf_.find('\n', pos);
     if (nl == std::string::npos) {
       if (buf_.size() - pos > kMaxLine && !skipping_) {
-        out.push_back(reply(failure("error", "line longer than " + std::to_string(kMaxLine) +
-                                                 " bytes")));
+        out.push_back(
+            reply(failure("error", "line longer than " + std::to_string(kMaxLine) + " bytes")));
         skipping_ = true;
       }
       if (skipping_) pos = buf_.size();
@@ -98,8 +98,8 @@ void Session::drain(std::vector<Action>& out) {
       continue;
     }
     if (l.size() > kMaxLine) {
-      out.push_back(reply(failure("error", "line longer than " + std::to_string(kMaxLine) +
-                                               " bytes")));
+      out.push_back(
+          reply(failure("error", "line longer than " + std::to_string(kMaxLine) + " bytes")));
       continue;
     }
     line(l, out);
@@ -122,8 +122,8 @@ void Session::line(std::string_view l, std::vector<Action>& out) {
     return;
   }
   if (l.rfind("cmd=", 0) != 0) {
-    out.push_back(reply(failure("error", "expected a line starting cmd=, found '" +
-                                             std::string(l.substr(0, 64)) + "'")));
+    out.push_back(reply(failure(
+        "error", "expected a line starting cmd=, found '" + std::string(l.substr(0, 64)) + "'")));
     return;
   }
   size_t sp = l.find(' ');
@@ -157,8 +157,8 @@ void Session::command(const std::string& cmd, std::string_view args, std::vector
     const std::string* kvs = field("kvsname");
     if (!kvs) return missing("kvsname"), false;
     if (*kvs != world_.kvsname) {
-      out.push_back(reply(failure(r, "unknown kvsname '" + *kvs + "' (this world's is '" +
-                                         world_.kvsname + "')")));
+      out.push_back(reply(
+          failure(r, "unknown kvsname '" + *kvs + "' (this world's is '" + world_.kvsname + "')")));
       return false;
     }
     return true;
@@ -166,9 +166,8 @@ void Session::command(const std::string& cmd, std::string_view args, std::vector
   auto check_key = [&](const std::string* key) {
     if (!key) return missing("key"), false;
     if (key->empty() || key->size() > kMaxKey) {
-      out.push_back(reply(
-          failure(r, "key must be 1 to " + std::to_string(kMaxKey) + " bytes, found " +
-                         std::to_string(key->size()))));
+      out.push_back(reply(failure(r, "key must be 1 to " + std::to_string(kMaxKey) +
+                                         " bytes, found " + std::to_string(key->size()))));
       return false;
     }
     if (!printable(*key)) {
@@ -181,8 +180,9 @@ void Session::command(const std::string& cmd, std::string_view args, std::vector
     const std::string* v = field("pmi_version");
     const std::string* sv = field("pmi_subversion");
     if (!v || *v != "1") {
-      out.push_back(reply("cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=-1 "
-                          "msg=only_PMI_version_1_is_served\n"));
+      out.push_back(
+          reply("cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=-1 "
+                "msg=only_PMI_version_1_is_served\n"));
       return;
     }
     (void)sv;  // 1.0 and 1.1 clients speak the same commands here
@@ -205,8 +205,8 @@ void Session::command(const std::string& cmd, std::string_view args, std::vector
     if (!check_kvs() || !check_key(key)) return;
     if (!value) return missing("value");
     if (value->size() > kMaxValue) {
-      out.push_back(reply(failure(r, "value longer than " + std::to_string(kMaxValue) +
-                                         " bytes (" + std::to_string(value->size()) + ")")));
+      out.push_back(reply(failure(r, "value longer than " + std::to_string(kMaxValue) + " bytes (" +
+                                         std::to_string(value->size()) + ")")));
       return;
     }
     if (!printable(*value)) {

@@ -78,7 +78,8 @@ class Session {
   std::vector<Action> got(const std::optional<std::string>& value, std::string_view error = {});
   std::vector<Action> barrier_done(std::string_view error = {});  // empty: success
   std::vector<Action> name_done(std::string_view error = {});
-  std::vector<Action> looked_up(const std::optional<std::string>& port, std::string_view error = {});
+  std::vector<Action> looked_up(const std::optional<std::string>& port,
+                                std::string_view error = {});
 
   bool waiting() const { return waiting_ != Wait::kNone; }
   bool initialized() const { return initialized_; }
@@ -98,8 +99,8 @@ class Session {
   int32_t rank_;
   int32_t appnum_;
   std::string buf_;
-  bool skipping_ = false;   // inside an over-long line, up to its newline
-  bool in_mcmd_ = false;    // inside an mcmd=... block, up to endcmd
+  bool skipping_ = false;  // inside an over-long line, up to its newline
+  bool in_mcmd_ = false;   // inside an mcmd=... block, up to endcmd
   Wait waiting_ = Wait::kNone;
   int64_t barriers_ = 0;
   bool initialized_ = false;

@@ -241,7 +241,8 @@ void Pmi1Server::reply(const RdzvReply& reply) {
       return carry_out(rank, rank.session.barrier_done(error));
     case rdzv::Op::kGet: {  // a service name
       std::optional<std::string> port;
-      if (ok && j.contains("value") && j["value"].is_string() && !j["value"].get<std::string>().empty())
+      if (ok && j.contains("value") && j["value"].is_string() &&
+          !j["value"].get<std::string>().empty())
         port = j["value"].get<std::string>();
       if (!ok && code == "not_found") error.clear();
       return carry_out(rank, rank.session.looked_up(port, error));

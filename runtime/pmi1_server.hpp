@@ -25,8 +25,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,7 +42,7 @@ namespace jobset::runtime {
 
 class Pmi1Server {
  public:
-  using Send = std::function<void(const Message&)>;    // to the launcher
+  using Send = std::function<void(const Message&)>;     // to the launcher
   using Say = std::function<void(const std::string&)>;  // one line to the daemon's log
   // A rank aborted the job: end it with `code` (and show `line` on its stderr).
   using Abort = std::function<void(uint64_t launch, int code, std::string line)>;
@@ -93,8 +93,8 @@ class Pmi1Server {
   std::map<uint64_t, std::unique_ptr<Rank>> ranks_;
   std::map<std::pair<uint64_t, uint64_t>, Pending> pending_;  // (client, request id)
   uint64_t next_id_ = kClientBit | 1;
-  std::map<std::string, std::string> cache_;                 // store key -> value, fetched
-  std::map<std::string, std::vector<uint64_t>> fetching_;    // store key -> ranks waiting
+  std::map<std::string, std::string> cache_;               // store key -> value, fetched
+  std::map<std::string, std::vector<uint64_t>> fetching_;  // store key -> ranks waiting
 };
 
 }  // namespace jobset::runtime

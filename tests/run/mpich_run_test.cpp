@@ -16,12 +16,13 @@ std::string ring_program() { return std::string(JOBSET_BUILDDIR) + "/tests/mpi/r
 
 bool have_ring() { return access(ring_program().c_str(), X_OK) == 0; }
 
-#define NEEDS_MPICH()                                                                        \
-  do {                                                                                       \
-    if (!have_ring())                                                                        \
-      JOBSET_SKIP("needs MPICH's mpicc.mpich at configure time (apt-get install mpich "      \
-                  "libmpich-dev), to build " +                                               \
-                  ring_program());                                                           \
+#define NEEDS_MPICH()                                                           \
+  do {                                                                          \
+    if (!have_ring())                                                           \
+      JOBSET_SKIP(                                                              \
+          "needs MPICH's mpicc.mpich at configure time (apt-get install mpich " \
+          "libmpich-dev), to build " +                                          \
+          ring_program());                                                      \
   } while (0)
 
 // The "rank R size N appnum A left L sum S node NODE" lines, by rank.
@@ -100,12 +101,16 @@ TEST_CASE("mpich run: an MPMD JobSet of 1 driver and 4 workers is one world of 5
           "[mpich run][mpi]") {
   NEEDS_MPICH();
   Scratch s;
-  s.write("mpmd.toml", "name = \"mpmd\"\n"
-                       "[[replicated_jobs]]\nname = \"driver\"\n"
-                       "[replicated_jobs.template]\ncommand = [\"" + ring_program() + "\"]\n"
-                       "[[replicated_jobs]]\nname = \"workers\"\n"
-                       "[replicated_jobs.template]\nparallelism = 4\ncompletions = 4\n"
-                       "command = [\"" + ring_program() + "\"]\n");
+  s.write("mpmd.toml",
+          "name = \"mpmd\"\n"
+          "[[replicated_jobs]]\nname = \"driver\"\n"
+          "[replicated_jobs.template]\ncommand = [\"" +
+              ring_program() +
+              "\"]\n"
+              "[[replicated_jobs]]\nname = \"workers\"\n"
+              "[replicated_jobs.template]\nparallelism = 4\ncompletions = 4\n"
+              "command = [\"" +
+              ring_program() + "\"]\n");
   Launch r(s, {"run", "-q", "--simulate-nodes", "2", s.path("mpmd.toml")});
   INFO(r.report());
   REQUIRE(r.wait(120) == 0);
@@ -144,7 +149,8 @@ TEST_CASE(
   Launch r(s, {"run", "--simulate-nodes", "2", s.path("restart.toml")});
   INFO(r.report());
   REQUIRE(r.wait(120) == 0);
-  CHECK(r.err().find("MPIFailure: rs-w-0-2 called MPI_Abort with exit code 7") != std::string::npos);
+  CHECK(r.err().find("MPIFailure: rs-w-0-2 called MPI_Abort with exit code 7") !=
+        std::string::npos);
   CHECK(r.err().find("restarts 1") != std::string::npos);
   check_world(r.out(), 4);
 }

@@ -123,8 +123,9 @@ TEST_CASE("pmi1 protocol: malformed lines get a clear rc=-1 reply and the sessio
     CHECK_FALSE(s.waiting());
   }
   // Bounds: a key over 64 bytes, a value over 1024, a line over 4096.
-  CHECK(replies(s.feed("cmd=put kvsname=jobset-demo-0 key=" + std::string(65, 'k') +
-                       " value=v\n")) == "cmd=put_result rc=-1 msg=key_must_be_1_to_64_bytes,_found_65\n");
+  CHECK(
+      replies(s.feed("cmd=put kvsname=jobset-demo-0 key=" + std::string(65, 'k') + " value=v\n")) ==
+      "cmd=put_result rc=-1 msg=key_must_be_1_to_64_bytes,_found_65\n");
   CHECK(replies(s.feed("cmd=put kvsname=jobset-demo-0 key=k value=" + std::string(1025, 'v') +
                        "\n")) == "cmd=put_result rc=-1 msg=value_longer_than_1024_bytes_(1025)\n");
   CHECK(replies(s.feed("cmd=put kvsname=jobset-demo-0 key=k value=\x01\n")) ==
