@@ -328,7 +328,8 @@ void Daemon::serve(Message& m) {
 void Daemon::spawn_one(ProcessSpec& spec) {
   if (!Pmi1Server::wants(spec)) return supervisor_->spawn(spec);
   auto fd = pmi1_->add(spec);
-  if (!fd.ok()) return send(SpawnFailed{spec.launch, "spawn " + spec.name + ": " + fd.error().message()});
+  if (!fd.ok())
+    return send(SpawnFailed{spec.launch, "spawn " + spec.name + ": " + fd.error().message()});
   supervisor_->spawn(spec, *fd);
   close(*fd);
 }

@@ -98,14 +98,19 @@ struct Wire<Welcome> {
 };
 template <>
 struct Wire<ProcessSpec> {
-  static constexpr std::tuple fields{
-      Field{"launch", &ProcessSpec::launch}, Field{"rank", &ProcessSpec::rank},
-      Field{"name", &ProcessSpec::name},     Field{"argv", &ProcessSpec::argv},
-      Field{"env", &ProcessSpec::env},       Field{"cwd", &ProcessSpec::cwd},
-      Field{"cpus", &ProcessSpec::cpus},     Field{"gpus", &ProcessSpec::gpus},
-      Field{"tpus", &ProcessSpec::tpus},     Field{"pmi_kvs", &ProcessSpec::pmi_kvs},
-      Field{"pmi_size", &ProcessSpec::pmi_size}, Field{"pmi_appnum", &ProcessSpec::pmi_appnum},
-      Field{"pmi_mapping", &ProcessSpec::pmi_mapping}};
+  static constexpr std::tuple fields{Field{"launch", &ProcessSpec::launch},
+                                     Field{"rank", &ProcessSpec::rank},
+                                     Field{"name", &ProcessSpec::name},
+                                     Field{"argv", &ProcessSpec::argv},
+                                     Field{"env", &ProcessSpec::env},
+                                     Field{"cwd", &ProcessSpec::cwd},
+                                     Field{"cpus", &ProcessSpec::cpus},
+                                     Field{"gpus", &ProcessSpec::gpus},
+                                     Field{"tpus", &ProcessSpec::tpus},
+                                     Field{"pmi_kvs", &ProcessSpec::pmi_kvs},
+                                     Field{"pmi_size", &ProcessSpec::pmi_size},
+                                     Field{"pmi_appnum", &ProcessSpec::pmi_appnum},
+                                     Field{"pmi_mapping", &ProcessSpec::pmi_mapping}};
 };
 template <>
 struct Wire<Kill> {
@@ -134,10 +139,9 @@ struct Wire<SpawnFailed> {
 };
 template <>
 struct Wire<Exited> {
-  static constexpr std::tuple fields{Field{"launch", &Exited::launch},
-                                     Field{"exit_code", &Exited::exit_code},
-                                     Field{"signal", &Exited::signal},
-                                     Field{"mpi_failure", &Exited::mpi_failure}};
+  static constexpr std::tuple fields{
+      Field{"launch", &Exited::launch}, Field{"exit_code", &Exited::exit_code},
+      Field{"signal", &Exited::signal}, Field{"mpi_failure", &Exited::mpi_failure}};
 };
 
 template <>

@@ -25,9 +25,9 @@
 #include <sys/types.h>
 
 #include <functional>
-#include <string>
 #include <list>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 

@@ -80,7 +80,7 @@ class ProcessSpecs {
   const Plan& plan_;
   SpecSettings settings_;
   std::vector<int32_t> local_rank_, local_size_;  // per rank, from the placement
-  std::string pmi_mapping_;                        // PMI_process_mapping, from the placement
+  std::string pmi_mapping_;                       // PMI_process_mapping, from the placement
 };
 
 }  // namespace jobset::launcher
