@@ -79,7 +79,7 @@ TEST_CASE(
     "communicate",
     "[mpich run][mpi]") {
   NEEDS_MPICH();
-  for (int n : {2, 8}) {
+  for (int n : {1, 2, 8}) {
     DYNAMIC_SECTION("N = " << n) {
       Scratch s;
       Launch r(s, {"run", "-q", "--simulate-nodes", "4", "--map-by", "node", "-n",
@@ -92,7 +92,7 @@ TEST_CASE(
       for (const auto& [rank, l] : lines) nodes.insert(l.node);
       CHECK(nodes.size() == static_cast<size_t>(std::min(n, 4)));
       // Ring neighbours sit on different nodes (map-by node): the ring crossed nodes.
-      CHECK(lines[1].node != lines[0].node);
+      if (n > 1) CHECK(lines[1].node != lines[0].node);
     }
   }
 }
