@@ -32,6 +32,7 @@ struct Args {
   std::string format = "text";
   RunFlags run_flags;
   RunOptions run_options;
+  std::string mpi;  // --mpi, checked; empty: every wire-up built
   NodeSource run_nodes;
   RdzvArgs rdzv;
 };
@@ -158,6 +159,18 @@ CLI::App* add_run(CLI::App& app, Args& a) {
   add_map_flags(cmd, a.map);
   cmd->add_flag("--report-bindings", a.run_options.report_bindings,
                 "Print each process's cores, CPUs and devices before it starts");
+  cmd->add_option("--mpi", a.mpi,
+                  "MPI wire-up offered to the processes: pmix, pmi1 or none (default: every one "
+                  "built; PMI-1 for MPICH today)")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            if (s == "pmi1" || s == "none") return {};
+            if (s == "pmix")
+              return "pmix: this jobset has no PMIx server (Open MPI) yet; use pmi1 (MPICH) or "
+                     "none";
+            return "expected pmix, pmi1 or none, found '" + s + "'";
+          },
+          "pmix|pmi1|none"));
   cmd->add_option("-x", a.run_flags.exports,
                   "Export VAR (from this environment) or VAR=VALUE to every process")
       ->allow_extra_args(false);
@@ -260,6 +273,8 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
     return kExitBadInput;
   }
   if (convert_cmd->parsed()) return cmd_convert(a.in, a.output, out, err);
+  if (a.mpi == "pmi1") a.run_options.mpi = MpiWireup::kPmi1;
+  if (a.mpi == "none") a.run_options.mpi = MpiWireup::kNone;
   if (run_cmd->parsed()) return cmd_run(a.in, a.run_nodes, a.map, a.run_flags, a.run_options, err);
   return cmd_plan(a.in, a.plan_nodes, a.map, a.format, a.output, out, err);
 }

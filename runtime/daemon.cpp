@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "runtime/auth.hpp"
+#include "runtime/pmi1_server.hpp"
 #include "runtime/rdzv_endpoint.hpp"
 #include "runtime/spawner.hpp"
 #include "runtime/supervisor.hpp"
@@ -74,6 +75,7 @@ class Daemon final : public EventSink {
   static void on_timeout(evutil_socket_t, short, void* arg);
   void handle(Message& m);
   void serve(Message& m);
+  void spawn_one(ProcessSpec& spec);
   void fail_start(int code, const std::string& why);
   void drop_connection();
   void stop(int code, const std::string& why, int grace_ms);
@@ -94,10 +96,12 @@ class Daemon final : public EventSink {
   std::unique_ptr<Spawner> spawner_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<RdzvEndpoint> rdzv_;  // from serving on; none if it could not be made
+  std::unique_ptr<Pmi1Server> pmi1_;    // from serving on
 };
 
 Daemon::~Daemon() {
   supervisor_.reset();  // SIGKILLs whatever is still alive
+  pmi1_.reset();
   rdzv_.reset();        // removes its socket, hosts file and directory
   spawner_.reset();
   watchdog_.reset();
@@ -270,6 +274,13 @@ void Daemon::handle(Message& m) {
       rdzv_ = std::move(*rdzv);
     else
       say("warning: no rendezvous for this node's processes: " + rdzv.error().message());
+    pmi1_ = std::make_unique<Pmi1Server>(
+        base_, [this](const Message& out) { send(out); }, [this](const std::string& s) { say(s); },
+        [this](uint64_t launch, int code, std::string line) {
+          send_output(launch, Stream::kStderr, std::move(line));
+          supervisor_->abort(launch, code);
+        },
+        [this](uint64_t launch, bool in) { supervisor_->in_mpi_world(launch, in); });
     return;
   }
   serve(m);
@@ -286,14 +297,18 @@ void Daemon::serve(Message& m) {
         spec.env.emplace_back("JOBSET_RDZV", rdzv_->socket_path());
         spec.env.emplace_back("JOBSET_HOSTS_FILE", rdzv_->hosts_path());
       }
-      supervisor_->spawn(spec);
+      spawn_one(spec);
     }
   } else if (auto* hosts = std::get_if<Hosts>(&m)) {
     if (rdzv_) {
       if (auto s = rdzv_->write_hosts(*hosts); !s) say("warning: " + s.error().message());
     }
   } else if (auto* reply = std::get_if<RdzvReply>(&m)) {
-    if (rdzv_) rdzv_->reply(*reply);
+    if (Pmi1Server::owns(reply->client)) {
+      if (pmi1_) pmi1_->reply(*reply);
+    } else if (rdzv_) {
+      rdzv_->reply(*reply);
+    }
   } else if (auto* kill = std::get_if<Kill>(&m)) {
     supervisor_->kill(kill->launches, kill->all, kill->grace_ms);
   } else if (auto* sig = std::get_if<Signal>(&m)) {
@@ -306,6 +321,17 @@ void Daemon::serve(Message& m) {
          std::string("protocol violation: unexpected ") + message_name(m) + " from the launcher",
          kLostConnectionGraceMs);
   }
+}
+
+// With MPI wire-up asked for, the process gets its PMI-1 socket; without
+// one it would start as an MPI world of its own, so it does not start.
+void Daemon::spawn_one(ProcessSpec& spec) {
+  if (!Pmi1Server::wants(spec)) return supervisor_->spawn(spec);
+  auto fd = pmi1_->add(spec);
+  if (!fd.ok())
+    return send(SpawnFailed{spec.launch, "spawn " + spec.name + ": " + fd.error().message()});
+  supervisor_->spawn(spec, *fd);
+  close(*fd);
 }
 
 void Daemon::on_signal(evutil_socket_t sig, short, void* arg) {
@@ -342,6 +368,7 @@ void Daemon::drop_connection() {
   if (bev_) bufferevent_free(bev_);
   bev_ = nullptr;
   if (rdzv_) rdzv_->close_all();
+  if (pmi1_) pmi1_->close_all();
   supervisor_->resume_output();
 }
 

@@ -98,12 +98,19 @@ struct Wire<Welcome> {
 };
 template <>
 struct Wire<ProcessSpec> {
-  static constexpr std::tuple fields{
-      Field{"launch", &ProcessSpec::launch}, Field{"rank", &ProcessSpec::rank},
-      Field{"name", &ProcessSpec::name},     Field{"argv", &ProcessSpec::argv},
-      Field{"env", &ProcessSpec::env},       Field{"cwd", &ProcessSpec::cwd},
-      Field{"cpus", &ProcessSpec::cpus},     Field{"gpus", &ProcessSpec::gpus},
-      Field{"tpus", &ProcessSpec::tpus}};
+  static constexpr std::tuple fields{Field{"launch", &ProcessSpec::launch},
+                                     Field{"rank", &ProcessSpec::rank},
+                                     Field{"name", &ProcessSpec::name},
+                                     Field{"argv", &ProcessSpec::argv},
+                                     Field{"env", &ProcessSpec::env},
+                                     Field{"cwd", &ProcessSpec::cwd},
+                                     Field{"cpus", &ProcessSpec::cpus},
+                                     Field{"gpus", &ProcessSpec::gpus},
+                                     Field{"tpus", &ProcessSpec::tpus},
+                                     Field{"pmi_kvs", &ProcessSpec::pmi_kvs},
+                                     Field{"pmi_size", &ProcessSpec::pmi_size},
+                                     Field{"pmi_appnum", &ProcessSpec::pmi_appnum},
+                                     Field{"pmi_mapping", &ProcessSpec::pmi_mapping}};
 };
 template <>
 struct Wire<Kill> {
@@ -132,9 +139,9 @@ struct Wire<SpawnFailed> {
 };
 template <>
 struct Wire<Exited> {
-  static constexpr std::tuple fields{Field{"launch", &Exited::launch},
-                                     Field{"exit_code", &Exited::exit_code},
-                                     Field{"signal", &Exited::signal}};
+  static constexpr std::tuple fields{
+      Field{"launch", &Exited::launch}, Field{"exit_code", &Exited::exit_code},
+      Field{"signal", &Exited::signal}, Field{"mpi_failure", &Exited::mpi_failure}};
 };
 
 template <>
@@ -279,7 +286,8 @@ Result<Message> decode_json(std::string_view payload) {
 //   not be UTF-8) | pair = str str | vector = u32 count + items
 // which makes: u32 count, then per process: u64 launch, u32 rank, str name,
 // u32 argc, str argv..., u32 envc, (str name, str value)..., str cwd, then
-// cpus, gpus and tpus, each u32 count + u32 values.
+// cpus, gpus and tpus, each u32 count + u32 values, then str pmi_kvs,
+// u32 pmi_size, u32 pmi_appnum, str pmi_mapping.
 
 // Appends the encoding to `out`, or with no `out` only counts its bytes
 // (so that the output can be reserved at its final size first).

@@ -99,6 +99,12 @@ struct ProcessSpec {
   std::vector<int32_t> cpus;
   std::vector<int32_t> gpus;
   std::vector<int32_t> tpus;
+  // MPI wire-up through jobsetd's PMI-1 server (pmi1_server.hpp). An empty
+  // pmi_kvs: none for this process (and no PMI_* variables).
+  std::string pmi_kvs;      // the world's key-value space name
+  int32_t pmi_size = 0;     // ranks in the world; `rank` is this one's
+  int32_t pmi_appnum = 0;   // its app (replicated job) index, MPI_APPNUM
+  std::string pmi_mapping;  // PMI_process_mapping; empty: not served
 
   bool operator==(const ProcessSpec&) const = default;
 };
@@ -151,6 +157,9 @@ struct Exited {
   uint64_t launch = 0;
   int32_t exit_code = 0;  // valid when signal == 0
   int32_t signal = 0;     // the signal that ended it, or 0
+  // Non-empty: its end broke its MPI world, and why ("called MPI_Abort
+  // with exit code 7"); a retry in place cannot join that world again.
+  std::string mpi_failure;
 
   bool operator==(const Exited&) const = default;
 };

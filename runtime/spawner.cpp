@@ -92,6 +92,7 @@ struct Spawner::ChildArgs {
   size_t affinity_size = 0;
   const char* path = nullptr;  // kVfork: PATH to search
   int out_w = -1, err_w = -1, status_w = -1;
+  int keep_fd = -1;  // close-on-exec in the daemon, inherited by this child
   pid_t parent = 0;
   int32_t stage = 0;
   int32_t err = 0;
@@ -147,7 +148,7 @@ std::vector<char*> Spawner::build_env(const ProcessSpec& spec, std::vector<std::
   return envp;
 }
 
-Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec) {
+Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec, int keep_fd) {
   if (spec.argv.empty()) return Error("empty command");
   if (devnull_ < 0) return Error("cannot open /dev/null");
   bool vfork_mode = mode_ == Mode::kVfork;
@@ -184,6 +185,7 @@ Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec) {
   args.out_w = out[1];
   args.err_w = err[1];
   args.status_w = st[1];
+  args.keep_fd = keep_fd;
   args.parent = getpid();
 
   // Signals stay blocked until the child has reset its handlers, so that
@@ -225,6 +227,7 @@ bool Spawner::setup_child(ChildArgs& a) const {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return false;
   if (getppid() != a.parent) _exit(127);  // the daemon is already gone
   if (dup2(devnull_, 0) < 0 || dup2(a.out_w, 1) < 0 || dup2(a.err_w, 2) < 0) return false;
+  if (a.keep_fd >= 0 && fcntl(a.keep_fd, F_SETFD, 0) != 0) return false;
   setrlimit(RLIMIT_NOFILE, &child_nofile_);
   if (a.affinity && sched_setaffinity(0, a.affinity_size, a.affinity) != 0) {
     a.stage = static_cast<int32_t>(Stage::kBind);

@@ -51,7 +51,9 @@ class Spawner {
   Spawner& operator=(const Spawner&) = delete;
 
   // Starts `spec`. Errors here are the daemon's (pipes, fork), not exec's.
-  Result<Child> spawn(const ProcessSpec& spec);
+  // `keep_fd` (above 2, close-on-exec in the daemon), when given, stays
+  // open in this child only (a PMI socket).
+  Result<Child> spawn(const ProcessSpec& spec, int keep_fd = -1);
 
  private:
   enum class Mode { kVfork, kFork };

@@ -57,6 +57,8 @@ struct Supervisor::Proc {
   Pipe out, err;
   bool reaped = false;
   int wait_status = 0;
+  int abort_code = -1;      // set by abort(): the exit code to report
+  std::string mpi_failure;  // set by in_mpi_world() and abort()
   event* linger_ev = nullptr;
   int linger_stage = 0;
   std::vector<std::string> marks;  // what its escaped descendants carry (sweep.hpp)
@@ -103,13 +105,13 @@ void Supervisor::sweep(const Proc* p) {
   sweep_escaped(keep, p->marks);
 }
 
-void Supervisor::spawn(const ProcessSpec& spec) {
+void Supervisor::spawn(const ProcessSpec& spec, int keep_fd) {
   if (procs_.count(spec.launch)) {
     sink_.send(SpawnFailed{spec.launch, "spawn " + spec.name + ": launch id " +
                                             std::to_string(spec.launch) + " is already in use"});
     return;
   }
-  auto child = spawner_.spawn(spec);
+  auto child = spawner_.spawn(spec, keep_fd);
   if (!child.ok()) {
     sink_.send(SpawnFailed{spec.launch, "spawn " + spec.name + ": " + child.error().message()});
     return;
@@ -170,6 +172,21 @@ void Supervisor::kill(const std::vector<uint64_t>& launches, bool all, int grace
   timer->ev = evtimer_new(base_, on_kill_timer, timer.get());
   arm(timer->ev, grace_ms);
   kill_timers_.push_back(std::move(timer));
+}
+
+void Supervisor::abort(uint64_t launch, int code) {
+  auto it = procs_.find(launch);
+  if (it == procs_.end() || it->second->reaped) return;
+  it->second->abort_code = code & 0xff;  // as exit(code) would give it
+  it->second->mpi_failure = "called MPI_Abort with exit code " + std::to_string(code);
+  ::kill(-it->second->pid, SIGKILL);
+}
+
+void Supervisor::in_mpi_world(uint64_t launch, bool in) {
+  auto it = procs_.find(launch);
+  if (it == procs_.end() || it->second->abort_code >= 0) return;
+  it->second->mpi_failure =
+      in ? "ended between MPI_Init and MPI_Finalize; its MPI world cannot go on without it" : "";
 }
 
 void Supervisor::on_kill_timer(evutil_socket_t, short, void* arg) {
@@ -358,6 +375,8 @@ void Supervisor::maybe_finish(Proc* p) {
     } else {
       e.exit_code = WEXITSTATUS(p->wait_status);
     }
+    if (p->abort_code >= 0) e = Exited{p->launch, p->abort_code, 0, {}};
+    e.mpi_failure = p->mpi_failure;
     sink_.send(e);
   }
   procs_.erase(p->launch);

@@ -27,6 +27,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -58,11 +59,19 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  void spawn(const ProcessSpec& spec);
+  // `keep_fd`: see Spawner::spawn.
+  void spawn(const ProcessSpec& spec, int keep_fd = -1);
   // SIGTERM to the groups, SIGKILL after grace_ms to those not reaped yet
   // (at once when grace_ms <= 0). Unknown launch ids are ignored.
   void kill(const std::vector<uint64_t>& launches, bool all, int grace_ms);
   void signal(const std::vector<uint64_t>& launches, bool all, int signo);
+  // The process ends the job with `code` (MPI_Abort through PMI): its group
+  // is SIGKILLed now and its Exited says exit code `code`, as the
+  // aborting program asked (it waits to be killed rather than exiting).
+  void abort(uint64_t launch, int code);
+  // Whether the process is inside an MPI world (between MPI_Init and
+  // MPI_Finalize): if it ends there, its Exited says so (mpi_failure).
+  void in_mpi_world(uint64_t launch, bool in);
   // Call on SIGCHLD: reaps every child that ended.
   void reap();
   // Call when the sink is no longer congested.

@@ -259,7 +259,8 @@ void Controller::process_lost(uint64_t launch, const std::string& why, double no
   settle(now);
 }
 
-void Controller::process_exited(uint64_t launch, int exit_code, int signal, double now) {
+void Controller::process_exited(uint64_t launch, int exit_code, int signal, double now,
+                                const std::string& mpi_failure) {
   int32_t rank = rank_of(launch);
   if (rank < 0) return;
   Proc& p = procs_[rank];
@@ -290,6 +291,8 @@ void Controller::process_exited(uint64_t launch, int exit_code, int signal, doub
                   std::to_string(jobs_[j].index),
               "");
       }
+    } else if (!mpi_failure.empty()) {
+      mpi_failed(rank, code, name + " " + mpi_failure + " (" + how + ")", now);
     } else {
       on_process_failure(rank, code, name + " " + how, now);
     }
@@ -353,6 +356,16 @@ void Controller::on_process_failure(int32_t rank, int exit_code, const std::stri
     spawn(rank, now);
     return;
   }
+  handle_failed_jobs(now);
+}
+
+// An MPI world is fixed at MPI_Init: the job fails, no retry in place, and
+// the failure policy decides (a JobSet restart starts a new world).
+void Controller::mpi_failed(int32_t rank, int exit_code, const std::string& what, double now) {
+  size_t j = job_of(rank);
+  transition(rank, ProcState::kFailed);
+  if (jobs_[j].state != Job::State::kActive || outcome_) return;
+  fail_job(j, "MPIFailure", what, exit_code, now);
   handle_failed_jobs(now);
 }
 

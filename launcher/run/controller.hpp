@@ -105,7 +105,10 @@ class Controller {
   // Inputs. Each may queue actions; take them with take_actions().
   void start(double now);
   void process_started(uint64_t launch, double now);
-  void process_exited(uint64_t launch, int exit_code, int signal, double now);
+  // A non-empty `mpi_failure` (runtime::Exited) fails the process's job at
+  // once, reason MPIFailure: a retry in place cannot rejoin its MPI world.
+  void process_exited(uint64_t launch, int exit_code, int signal, double now,
+                      const std::string& mpi_failure = "");
   void process_spawn_failed(uint64_t launch, const std::string& error, double now);
   // The instance's node was lost: it failed with the pod condition
   // DisruptionTarget (what on_pod_conditions rules match) and exit 137.
@@ -154,6 +157,7 @@ class Controller {
   bool rjob_ready(size_t r) const;
   bool rjob_complete(size_t r) const;
   void spawn(int32_t rank, double now);
+  void mpi_failed(int32_t rank, int exit_code, const std::string& what, double now);
   void on_process_failure(int32_t rank, int exit_code, const std::string& what, double now,
                           bool disrupted = false);
   void fail_job(size_t job, const std::string& reason, const std::string& message, int exit_code,

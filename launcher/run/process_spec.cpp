@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "launcher/spec/expand.hpp"
+#include "runtime/pmi1_protocol.hpp"
 
 namespace jobset::launcher {
 namespace {
@@ -63,6 +64,9 @@ ProcessSpecs::ProcessSpecs(const JobSet& js, const Plan& plan, SpecSettings sett
   std::vector<int32_t> per_node(plan.cluster.nodes.size(), 0);
   for (size_t r = 0; r < plan.slots.size(); ++r) local_rank_[r] = per_node[plan.slots[r].node]++;
   for (size_t r = 0; r < plan.slots.size(); ++r) local_size_[r] = per_node[plan.slots[r].node];
+  std::vector<int32_t> node_of_rank;
+  for (const auto& slot : plan.slots) node_of_rank.push_back(slot.node);
+  pmi_mapping_ = runtime::pmi1::process_mapping(node_of_rank);
 }
 
 void ProcessSpecs::moved(int32_t rank) {
@@ -76,6 +80,9 @@ void ProcessSpecs::moved(int32_t rank) {
   local_rank_[rank] = next;
   for (size_t r = 0; r < plan_.slots.size(); ++r)
     if (plan_.slots[r].node == node) local_size_[r] = size;
+  std::vector<int32_t> node_of_rank;  // MPICH's map of which ranks share a node
+  for (const auto& slot : plan_.slots) node_of_rank.push_back(slot.node);
+  pmi_mapping_ = runtime::pmi1::process_mapping(node_of_rank);
 }
 
 Env ProcessSpecs::jobset_variables(int32_t rank, int attempt, int job_attempt) const {
@@ -125,12 +132,14 @@ Env ProcessSpecs::jobset_variables(int32_t rank, int attempt, int job_attempt) c
       {"MEGASCALE_SLICE_ID", std::to_string(p.job_group_index)},
       {"MEGASCALE_NUM_SLICES", std::to_string(g.replicas)},
       {"MEGASCALE_COORDINATOR_ADDRESS", host + ":" + std::to_string(settings_.megascale_port)},
-      {"OMPI_COMM_WORLD_RANK", global},
-      {"OMPI_COMM_WORLD_SIZE", world},
-      {"OMPI_COMM_WORLD_LOCAL_RANK", local},
-      {"OMPI_COMM_WORLD_LOCAL_SIZE", local_size},
       {"MPI_APPNUM", std::to_string(p.rjob)},
   };
+  if (settings_.mpi != MpiWireup::kNone) {
+    env.emplace_back("OMPI_COMM_WORLD_RANK", global);
+    env.emplace_back("OMPI_COMM_WORLD_SIZE", world);
+    env.emplace_back("OMPI_COMM_WORLD_LOCAL_RANK", local);
+    env.emplace_back("OMPI_COMM_WORLD_LOCAL_SIZE", local_size);
+  }
   if (js_.network.enable_dns_hostnames) env.emplace_back("JOBSET_FQDN", fqdn(js_, p));
   if (ex.coordinator) env.emplace_back("JOBSET_COORDINATOR", host);
   if (static_cast<size_t>(rank) < settings_.ports.size()) {
@@ -176,6 +185,13 @@ runtime::ProcessSpec ProcessSpecs::build(int32_t rank, uint64_t launch, int atte
     spec.tpus = b.tpus;
   }
   spec.env = environment(rank, attempt, job_attempt);
+  if (settings_.mpi == MpiWireup::kAll || settings_.mpi == MpiWireup::kPmi1) {
+    // jobsetd serves it and adds PMI_FD, PMI_RANK and PMI_SIZE.
+    spec.pmi_kvs = "jobset-" + js_.name + "-" + std::to_string(attempt);
+    spec.pmi_size = static_cast<int32_t>(plan_.expansion.processes.size());
+    spec.pmi_appnum = p.rjob;
+    spec.pmi_mapping = pmi_mapping_;
+  }
   return spec;
 }
 

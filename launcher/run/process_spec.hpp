@@ -31,8 +31,15 @@ namespace jobset::launcher {
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 
+// Which MPI wire-up the processes are offered (--mpi). kAll offers every
+// one built (PMI-1 today; PMIx beside it later); kNone sets none of the
+// variables that make an MPI library think a launcher started it
+// (PMI_*, OMPI_*), so each process is an MPI world of its own.
+enum class MpiWireup { kAll, kPmix, kPmi1, kNone };
+
 // What the specs of a run share, fixed for the whole run.
 struct SpecSettings {
+  MpiWireup mpi = MpiWireup::kAll;
   int64_t max_restarts = 0;      // effective: --max-restarts, else the file's, else 0
   // MASTER_ADDR, JOBSET_COORDINATOR and the JAX/Megascale coordinator
   // host: the coordinator's (or rank 0's) FQDN when the run's names
@@ -82,6 +89,7 @@ class ProcessSpecs {
   const Plan& plan_;
   SpecSettings settings_;
   std::vector<int32_t> local_rank_, local_size_;  // per rank, from the placement
+  std::string pmi_mapping_;                       // PMI_process_mapping, from the placement
 };
 
 }  // namespace jobset::launcher

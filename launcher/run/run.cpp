@@ -221,6 +221,7 @@ int run(const JobSet& js, const Plan& first_plan, const RunOptions& o, Starter& 
   }
   SpecSettings specs;
   specs.max_restarts = effective_max_restarts(js, o.max_restarts);
+  specs.mpi = o.mpi;
   specs.coordinator_host = resolve ? names.coordinator_fqdn()
                                    : names.address_of(names.coordinator_rank());
   for (size_t r = 0; r < plan.expansion.processes.size(); ++r)

@@ -13,6 +13,7 @@
 
 #include "launcher/plan/plan.hpp"
 #include "launcher/run/output_sink.hpp"
+#include "launcher/run/process_spec.hpp"
 #include "launcher/spec/spec.hpp"
 
 namespace jobset::launcher {
@@ -28,6 +29,7 @@ struct RunOptions {
   bool quiet = false;
   bool verbose = false;
   bool report_bindings = false;  // --report-bindings
+  MpiWireup mpi = MpiWireup::kAll;  // --mpi
   int grace_ms = 3000;           // TERM -> KILL when stopping processes
   // The address this machine's processes are reached at (--address-from,
   // resolved); empty: 127.0.0.1. Only for a run of one node here.

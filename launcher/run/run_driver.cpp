@@ -91,7 +91,8 @@ void RunDriver::spawn_failed(const runtime::SpawnFailed& s) {
 void RunDriver::exited(const runtime::Exited& e) {
   gone(e.launch);
   push([this, e] {
-    controller_.process_exited(e.launch, e.exit_code, e.signal, io_.loop.monotonic());
+    controller_.process_exited(e.launch, e.exit_code, e.signal, io_.loop.monotonic(),
+                               e.mpi_failure);
   });
   feed();
 }

@@ -21,6 +21,10 @@ ProcessSpec sample_spec() {
   p.cpus = {0, 32, 1, 33};
   p.gpus = {3};
   p.tpus = {0, 1, 2, 3};
+  p.pmi_kvs = "jobset-train-1";
+  p.pmi_size = 64;
+  p.pmi_appnum = 2;
+  p.pmi_mapping = "(vector,(0,8,8))";
   return p;
 }
 
@@ -261,7 +265,7 @@ constexpr size_t member_count() {
 // Spawn travels in binary, so no JSON keys tell whether a sample sets every
 // field of a process: when this fails, a field was added; set it in
 // sample_spec() (to a value that is not its default) and see that it travels.
-static_assert(member_count<ProcessSpec>() == 9);
+static_assert(member_count<ProcessSpec>() == 13);
 static_assert(member_count<Spawn>() == 1);
 static_assert(member_count<Output>() == 3);
 
@@ -278,7 +282,7 @@ std::vector<Message> full_messages() {
       Shutdown{7},
       Started{7, -2},
       SpawnFailed{8, "spawn x: ./a.out: No such file or directory"},
-      Exited{9, 3, 15},
+      Exited{9, 3, 15, "called MPI_Abort with exit code 3"},
       Output{42, Stream::kStderr, "out\n"},
       Hosts{-1, "::1\tx.y x\n"},
       RdzvReply{1, 2, "{}\n"},
@@ -374,7 +378,10 @@ TEST_CASE("messages: the bytes on the wire", "[runtime]") {
       "\0\0\0\1/"                   // cwd
       "\0\0\0\1\0\0\0\1"            // cpus
       "\0\0\0\0"                    // gpus
-      "\0\0\0\2\0\0\0\2\0\0\0\3",   // tpus
-      4 + 8 + 4 + 5 + 9 + 14 + 5 + 8 + 4 + 12);
+      "\0\0\0\2\0\0\0\2\0\0\0\3"    // tpus
+      "\0\0\0\0"                    // pmi_kvs
+      "\0\0\0\0\0\0\0\0"            // pmi_size, pmi_appnum
+      "\0\0\0\0",                   // pmi_mapping
+      4 + 8 + 4 + 5 + 9 + 14 + 5 + 8 + 4 + 12 + 16);
   CHECK(encode(Spawn{{p}}) == frame_of(10, payload));
 }

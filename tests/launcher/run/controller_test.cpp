@@ -50,10 +50,12 @@ class Sim {
     for (auto [rank, l] : std::map<int, uint64_t>(current_))
       if (!started_.count(l)) start(rank);
   }
-  void exit(int rank, int code, int sig = 0) { exit_launch(launch(rank), code, sig); }
-  void exit_launch(uint64_t l, int code, int sig = 0) {
+  void exit(int rank, int code, int sig = 0, const std::string& mpi_failure = "") {
+    exit_launch(launch(rank), code, sig, mpi_failure);
+  }
+  void exit_launch(uint64_t l, int code, int sig = 0, const std::string& mpi_failure = "") {
     exited_.insert(l);
-    c_->process_exited(l, code, sig, now_);
+    c_->process_exited(l, code, sig, now_, mpi_failure);
     drain();
   }
   // Every instance that was told to stop exits (on TERM: 143).
@@ -159,6 +161,34 @@ TEST_CASE("controller: a process killed by a signal fails with 128+signal", "[co
   REQUIRE(s.c().finished());
   CHECK(s.c().outcome().exit_code == 137);
   CHECK(s.c().outcome().message.find("killed by signal 9") != std::string::npos);
+}
+
+TEST_CASE(
+    "controller: a process that broke its MPI world (MPI_Abort) fails its job at once, no retry "
+    "in place; the failure policy decides",
+    "[controller]") {
+  SECTION("no restart left: the JobSet fails with the abort code") {
+    Sim s(js_text(rjob("w", 1, 4, "backoff_limit = 6\n")));
+    s.start_all();
+    s.exit(2, 7, 0, "called MPI_Abort with exit code 7");
+    CHECK(s.spawns(2) == 1);  // not retried
+    REQUIRE(s.c().decided());
+    CHECK(s.c().outcome().exit_code == 7);
+    CHECK(s.c().outcome().message.find("(MPIFailure): t-w-0-2 called MPI_Abort with exit code 7") !=
+          std::string::npos);
+    for (int r : {0, 1, 3}) CHECK(s.killed(s.launch(r)));
+    s.reap_killed();
+    CHECK(s.c().finished());
+  }
+  SECTION("a restart left: every process starts again in attempt 1 (a new world)") {
+    Sim s(js_text(rjob("w", 1, 2, "backoff_limit = 6\n"), "[failure_policy]\nmax_restarts = 1\n"));
+    s.start_all();
+    s.exit(1, 137, 9, "ended between MPI_Init and MPI_Finalize");
+    s.reap_killed();
+    CHECK(s.attempt(0) == 1);
+    CHECK(s.attempt(1) == 1);
+    CHECK_FALSE(s.c().decided());
+  }
 }
 
 TEST_CASE("controller: pod failure policy FailJob, Ignore and Count", "[controller]") {

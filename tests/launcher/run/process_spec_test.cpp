@@ -282,3 +282,32 @@ TEST_CASE("process spec: the multislice example's slice variables", "[process_sp
   CHECK(env["JAX_PROCESS_ID"] == "5");
   CHECK(env["JAX_NUM_PROCESSES"] == "8");
 }
+
+TEST_CASE(
+    "process spec: PMI-1 is offered by default and with --mpi=pmi1 (the world, the app, the node "
+    "map); --mpi=none sets no PMI or OMPI variable",
+    "[process_spec]") {
+  Fixture f = planned(kJob);  // 7 processes packed on 2 nodes of 4 slots
+  for (MpiWireup mpi : {MpiWireup::kAll, MpiWireup::kPmi1}) {
+    SpecSettings s = settings();
+    s.mpi = mpi;
+    ProcessSpecs specs(f.js, f.plan, s);
+    auto spec = specs.build(5, 9, 2);
+    CHECK(spec.pmi_kvs == "jobset-dw-2");  // a new key space per attempt
+    CHECK(spec.pmi_size == 7);
+    CHECK(spec.pmi_appnum == 1);                            // the workers, second replicated job
+    CHECK(spec.pmi_mapping == "(vector,(0,1,4),(1,1,3))");  // ranks 0-3 on n0, 4-6 on n1
+    CHECK(env_map(spec.env).count("OMPI_COMM_WORLD_RANK") == 1);
+  }
+  SpecSettings s = settings();
+  s.mpi = MpiWireup::kNone;
+  ProcessSpecs specs(f.js, f.plan, s);
+  auto spec = specs.build(5, 9, 0);
+  CHECK(spec.pmi_kvs.empty());  // jobsetd then makes no PMI socket
+  for (const auto& [k, v] : spec.env) {
+    INFO(k);
+    CHECK(k.rfind("PMI_", 0) != 0);
+    CHECK(k.rfind("OMPI_", 0) != 0);
+  }
+  CHECK(env_map(spec.env)["MPI_APPNUM"] == "1");  // a plain index, kept
+}
