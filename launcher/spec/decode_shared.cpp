@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "launcher/spec/decode.hpp"
+#include "launcher/spec/field_ref.hpp"
 
 namespace jobset::launcher {
 
@@ -133,6 +134,21 @@ void read_dependencies(const Node& n, ReadContext& ctx, const std::string& nativ
     r.read_enum("status", d.status);
     out.push_back(d);
   });
+}
+
+void add_field_ref(const std::string& name, const std::string& path,
+                   const std::map<std::string, std::string>& pod_metadata, Mark mark,
+                   const std::string& display, ReadContext& ctx, EnvList& env) {
+  if (field_ref_source(path)) return env.add(name, "", path);
+  if (auto it = pod_metadata.find(path); it != pod_metadata.end()) return env.add(name, it->second);
+  std::string why = field_ref_key(path)
+                        ? "no label or annotation of that name is set on the pod here (jobset sets "
+                          "the jobset.sigs.k8s.io ones Kubernetes' JobSet controller sets, and "
+                          "batch.kubernetes.io/job-completion-index)"
+                        : "it has no meaning off Kubernetes (jobset resolves metadata.name, "
+                          "metadata.namespace, the JobSet's labels and annotations, spec.nodeName, "
+                          "status.podIP and status.hostIP)";
+  ctx.diags.warning(mark, display, name + " is left unset: fieldRef '" + printable(path) + "': " + why);
 }
 
 void read_failure_rules(const Node& n, ReadContext& ctx, const std::string& display, Spelling sp,
