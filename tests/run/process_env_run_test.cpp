@@ -108,7 +108,7 @@ namespace {
 // valueFrom.fieldRef, handed to torchrun as --node_rank. The program
 // prints the torchrun line it would run, with a few more fieldRefs and
 // $(VAR) references.
-const char* kPytorchYaml = R"(apiVersion: jobset.x-k8s.io/v1alpha2
+const char* kPytorchYaml = R"yaml(apiVersion: jobset.x-k8s.io/v1alpha2
 kind: JobSet
 metadata:
   name: pytorch
@@ -153,7 +153,7 @@ spec:
               - -c
               - |
                 echo torchrun --nnodes=4 --master_addr=$MASTER_ADDR --node_rank=$RANK arg=$(RANK) node=$NODE/$JOBSET_NODE ip=$POD_IP endpoint=$ENDPOINT token=${TOKEN-unset} job=$JOB_INDEX
-)";
+)yaml";
 
 }  // namespace
 
