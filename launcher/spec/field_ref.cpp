@@ -48,10 +48,8 @@ std::optional<std::string> field_ref_key(const std::string& path) {
 
 std::optional<std::string> field_ref_source(const std::string& path) {
   static const std::map<std::string, std::string> fields = {
-      {"metadata.name", "JOBSET_HOSTNAME"},
-      {"metadata.namespace", "pod:namespace"},
-      {"spec.nodeName", "JOBSET_NODE"},
-      {"status.podIP", "pod:address"},
+      {"metadata.name", "JOBSET_HOSTNAME"}, {"metadata.namespace", "pod:namespace"},
+      {"spec.nodeName", "JOBSET_NODE"},     {"status.podIP", "pod:address"},
       {"status.hostIP", "pod:address"},
   };
   if (auto it = fields.find(path); it != fields.end()) return it->second;
