@@ -211,6 +211,8 @@ Env ProcessSpecs::environment(int32_t rank, int attempt) const {
     std::optional<std::string> value;
     if (!e.field_ref.empty()) {
       if (auto source = field_ref_source(e.field_ref)) value = pod_fact(*source, rank, jobset);
+    } else if (!js_.expand_references) {
+      value = e.value;
     } else {
       value = expand_references(e.value, [&seen](const std::string& n) { return lookup_in(seen, n); });
     }
@@ -234,7 +236,8 @@ runtime::ProcessSpec ProcessSpecs::build(int32_t rank, uint64_t launch, int atte
   spec.argv = t.command;
   spec.argv.insert(spec.argv.end(), t.args.begin(), t.args.end());
   spec.env = environment(rank, attempt);
-  for (std::string& arg : spec.argv)
+  if (js_.expand_references)
+    for (std::string& arg : spec.argv)
       arg = expand_references(arg, [&spec](const std::string& n) { return lookup_in(spec.env, n); });
   spec.cwd = t.working_dir;
   if (!plan_.bindings.empty()) {

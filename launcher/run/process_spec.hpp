@@ -12,14 +12,14 @@
 //      TPU_VISIBLE_CHIPS, JOBSET_ACCELERATORS);
 //   2. the file's env (a user who sets RANK or CUDA_VISIBLE_DEVICES means it),
 //      in file order, each value expanded as Kubernetes expands $(VAR)
+//      when the JobSet asks for it (expand_references: Kubernetes YAML)
 //      (jobset's variables and the entries before it; $$ is $; an unknown
 //      reference stays as written); a valueFrom.fieldRef entry gets the
 //      value the pod would have read (spec/field_ref.hpp), or stays unset;
 //   3. -x on the command line.
 //
-// The command and args are expanded the same way against the whole
-// environment (a -n command line has its '$' escaped by adhoc: the shell
-// has expanded it already).
+// The command and args are then expanded the same way against the whole
+// environment.
 //
 // Each name appears once in the result. jobsetd sets it on top of its own
 // environment and adds nothing. Pure: no I/O.

@@ -8,14 +8,6 @@ namespace jobset::launcher {
 
 namespace {
 
-// The shell has expanded the command line already: every '$' is doubled
-// so that Kubernetes' $(VAR) expansion of the model gives it back as typed.
-std::string literal(const std::string& s) {
-  std::string out;
-  for (char c : s) out.append(c == '$' ? "$$" : std::string(1, c));
-  return out;
-}
-
 // A DNS-1035 label from a program path: "./a.out" -> "a-out".
 std::string name_from_program(const std::string& program, size_t part) {
   std::string base = program.substr(program.find_last_of('/') + 1);
@@ -81,7 +73,7 @@ Result<JobSet> parse_adhoc(const std::vector<std::string>& args, const EnvLookup
         std::string var = v->substr(0, eq);
         std::optional<std::string> val = eq == std::string::npos ? lookup(var) : v->substr(eq + 1);
         if (!val) return Error("-x " + var + ": the variable is not set in this environment").with_context(where);
-        rj.tmpl.env.add(var, literal(*val));
+        rj.tmpl.env.add(var, *val);
       } else if (flag == "--wdir") {
         rj.tmpl.working_dir = *v;
       } else {
@@ -93,8 +85,8 @@ Result<JobSet> parse_adhoc(const std::vector<std::string>& args, const EnvLookup
     }
     if (i >= args.size() || args[i] == ":")
       return Error(where + ": expected a program to run after the options");
-    rj.tmpl.command.push_back(literal(args[i++]));
-    while (i < args.size() && args[i] != ":") rj.tmpl.args.push_back(literal(args[i++]));
+    rj.tmpl.command.push_back(args[i++]);
+    while (i < args.size() && args[i] != ":") rj.tmpl.args.push_back(args[i++]);
     if (rj.name.empty()) rj.name = name_from_program(rj.tmpl.command[0], part);
     for (std::string base = rj.name; names.count(rj.name);) rj.name = base + "-" + std::to_string(part);
     names.insert(rj.name);

@@ -337,6 +337,23 @@ void read_spec(const Node& n, ReadContext& ctx, JobSet& js) {
   s.finish();
 }
 
+// Whether Kubernetes' $(VAR) expansion can change any value of the file:
+// only "$(" and "$$" are expanded.
+bool has_references(const JobSet& js) {
+  auto marked = [](const std::string& s) {
+    return s.find("$(") != std::string::npos || s.find("$$") != std::string::npos;
+  };
+  for (const ReplicatedJob& rj : js.replicated_jobs) {
+    const JobTemplate& t = rj.tmpl;
+    for (const auto* list : {&t.command, &t.args})
+      for (const std::string& s : *list)
+        if (marked(s)) return true;
+    for (const EnvVar& e : t.env)
+      if (marked(e.value)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 JobSet decode_kubernetes(const Node& root, ReadContext& ctx) {
@@ -363,6 +380,7 @@ JobSet decode_kubernetes(const Node& root, ReadContext& ctx) {
   if (const Node* spec = r.take("spec")) read_spec(*spec, ctx, js);
   r.ignore({"status"});
   r.finish();
+  js.expand_references = has_references(js);
   return js;
 }
 

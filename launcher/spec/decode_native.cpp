@@ -158,6 +158,7 @@ JobSet decode_native(const Node& root, ReadContext& ctx) {
   r.read("ttl_seconds_after_finished", js.ttl_seconds_after_finished, 0, kInt32Max);
   r.read("managed_by", js.managed_by);
   r.read("namespace", js.namespace_name, "namespace_name");
+  r.read("expand_references", js.expand_references);
   r.finish();
   return js;
 }

@@ -198,6 +198,11 @@ struct JobSet {
   // metadata.namespace of a Kubernetes manifest (empty: "default"): what
   // valueFrom metadata.namespace reads, and part of the job-key label.
   std::string namespace_name;
+  // Kubernetes' $(VAR) expansion of env values, command and args ("$$" is
+  // "$"). A Kubernetes manifest has it (set when some value holds "$(" or
+  // "$$", the only text it changes); the native TOML only when asked
+  // (expand_references = true), so that shell one-liners keep their "$$".
+  bool expand_references = false;
 
   const std::string& subdomain() const {
     return network.subdomain.empty() ? name : network.subdomain;

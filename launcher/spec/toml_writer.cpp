@@ -186,6 +186,7 @@ std::string to_toml(const JobSet& js, const std::vector<std::string>& ignored) {
     o << "ttl_seconds_after_finished = " << *js.ttl_seconds_after_finished << "\n";
   if (!js.managed_by.empty()) o << "managed_by = " << toml_quote(js.managed_by) << "\n";
   if (!js.namespace_name.empty()) o << "namespace = " << toml_quote(js.namespace_name) << "\n";
+  if (js.expand_references) o << "expand_references = true\n";
   if (js.network != Network{}) {
     o << "\n[network]\n";
     if (!js.network.enable_dns_hostnames) o << "enable_dns_hostnames = false\n";

@@ -283,7 +283,7 @@ TEST_CASE("process spec: env values see jobset's variables and earlier entries; 
           "see the whole environment; fieldRefs read what the pod would",
           "[process_spec][fidelity]") {
   Fixture f = planned(
-      "name = \"pt\"\nnamespace = \"team\"\n[[replicated_jobs]]\nname = \"workers\"\nreplicas = 2\n"
+      "name = \"pt\"\nnamespace = \"team\"\nexpand_references = true\n[[replicated_jobs]]\nname = \"workers\"\nreplicas = 2\n"
       "[replicated_jobs.template]\nparallelism = 2\n"
       "command = [\"run\", \"--node_rank=$(NODE_RANK)\", \"$$(NODE_RANK)\", \"$(LATER)\"]\n"
       "args = [\"--peer=$(JOBSET_HOSTNAME)\", \"$(NOPE)\"]\n"
@@ -314,6 +314,19 @@ TEST_CASE("process spec: env values see jobset's variables and earlier entries; 
   // Without node addresses status.podIP stays unset.
   ProcessSpecs bare(f.js, f.plan, settings());
   CHECK(env_map(bare.environment(3, 0)).count("IP") == 0);
+}
+
+TEST_CASE("process spec: a TOML file is not expanded unless it asks (expand_references), so "
+          "shell one-liners keep their $$",
+          "[process_spec][fidelity]") {
+  Fixture f = planned(
+      "name = \"sh\"\n[[replicated_jobs]]\nname = \"w\"\n[replicated_jobs.template]\n"
+      "command = \"kill -TERM $$ $(RANK)\"\nenv = { A = \"$(RANK)$$\" }\n");
+  CHECK_FALSE(f.js.expand_references);
+  ProcessSpecs specs(f.js, f.plan, settings());
+  auto p = specs.build(0, 1, 0);
+  CHECK(p.argv == std::vector<std::string>{"/bin/sh", "-c", "kill -TERM $$ $(RANK)"});
+  CHECK(env_map(p.env)["A"] == "$(RANK)$$");
 }
 
 TEST_CASE("process spec: an mpirun-style command line is not expanded again", "[process_spec]") {

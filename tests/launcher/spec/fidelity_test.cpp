@@ -377,6 +377,8 @@ TEST_CASE(
   CHECK_FALSE(e.find("UID"));
   CHECK_FALSE(e.find("TOKEN"));
   CHECK(e.at("PLAIN") == "rank-$(NODE_RANK)");
+  CHECK(l.js->jobset.expand_references);  // a "$(" in the manifest
+  CHECK_FALSE(load_yaml(manifest()).js->jobset.expand_references);
   const Diagnostic* uid = find(l.diags, "UID is left unset: fieldRef 'metadata.uid'");
   REQUIRE(uid);
   CHECK(uid->severity == Severity::kWarning);
