@@ -81,9 +81,11 @@ void read_value_from(const Node& n, ReadContext& ctx, const std::string& native,
       {"resourceFieldRef", "jobset does not resolve resource fields"},
   };
   for (const auto& [key, why] : kAbsent)
-    if (const Node* r = v.take(key))
-      ctx.diags.warning(r->mark, v.child_display(key),
-                        name + " is left unset: " + why + "; give it with -x " + name + "=VALUE");
+    if (const Node* r = v.take(key)) {
+      std::string message = name;
+      message.append(" is left unset: ").append(why).append("; give it with -x ").append(name).append("=VALUE");
+      ctx.diags.warning(r->mark, v.child_display(key), message);
+    }
   v.finish();
 }
 

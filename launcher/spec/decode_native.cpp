@@ -37,7 +37,8 @@ void read_pod_failure_policy(const Node& n, ReadContext& ctx, const std::string&
 void read_env(const Node& n, ReadContext& ctx, const std::string& native, EnvList& out) {
   if (n.kind != Node::Kind::kTable) return report_expected(n, ctx, native, "a table of strings");
   for (const auto& [k, v] : n.fields) {
-    std::string at = native + "." + k;
+    std::string at = native;
+    at.append(".").append(k);
     if (v.kind == Node::Kind::kInt) {
       out.add(k, std::to_string(v.integer));
     } else if (v.kind == Node::Kind::kBool) {

@@ -42,7 +42,8 @@ std::string manifest(const std::string& spec_extra = "", const std::string& job_
 int line_of(const std::string& text, const std::string& needle) {
   size_t at = text.find(needle);
   REQUIRE(at != std::string::npos);
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+  std::string before = text.substr(0, at);
+  return 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
 }
 
 }  // namespace
