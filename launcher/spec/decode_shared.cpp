@@ -99,7 +99,7 @@ void read_pod_failure_rules(const Node& n, ReadContext& ctx, const std::string& 
                             const std::string& display, Spelling sp, std::vector<PodFailureRule>& out) {
   read_list(n, ctx, native, display, "rules", [&](FieldReader& r) {
     PodFailureRule rule;
-    r.require("action", "FailJob, Ignore, Count or FailIndex");
+    r.require("action", "FailJob, Ignore or Count");
     r.read_enum("action", rule.action);
     const char* codes_key = key(sp, "on_exit_codes", "onExitCodes");
     if (const Node* codes = r.take(codes_key, "on_exit_codes")) {
