@@ -140,7 +140,9 @@ void add_field_ref(const std::string& name, const std::string& path,
                    const std::map<std::string, std::string>& pod_metadata, Mark mark,
                    const std::string& display, ReadContext& ctx, EnvList& env) {
   if (field_ref_source(path)) return env.add(name, "", path);
-  if (auto it = pod_metadata.find(path); it != pod_metadata.end()) return env.add(name, it->second);
+  std::string quoted = path;  // pod_metadata is keyed as metadata.labels['KEY']
+  if (auto key = field_ref_key(path)) quoted = path.substr(0, path.find('[')) + "['" + *key + "']";
+  if (auto it = pod_metadata.find(quoted); it != pod_metadata.end()) return env.add(name, it->second);
   std::string why = field_ref_key(path)
                         ? "no label or annotation of that name is set on the pod here (jobset sets "
                           "the jobset.sigs.k8s.io ones Kubernetes' JobSet controller sets, and "

@@ -353,7 +353,7 @@ TEST_CASE(
       "              - name: TEAM\n"
       "                valueFrom:\n"
       "                  fieldRef:\n"
-      "                    fieldPath: metadata.labels['team']\n"
+      "                    fieldPath: metadata.labels[\"team\"]\n"
       "              - name: UID\n"
       "                valueFrom:\n"
       "                  fieldRef:\n"
