@@ -67,8 +67,13 @@ CLI::Validator positive(const std::string& what) {
       "SECONDS");
 }
 
+constexpr const char* kIgnoreUnsupportedHelp =
+    "Run without the upstream fields jobset cannot honour and would otherwise refuse "
+    "(volumeClaimPolicies), with a warning";
+
 void add_input(CLI::App* cmd, Input& in, const std::string& what) {
   cmd->add_option("file", in.file, what + " (TOML or Kubernetes YAML; - reads standard input)");
+  cmd->add_flag("--ignore-unsupported", in.ignore_unsupported, kIgnoreUnsupportedHelp);
 }
 
 CLI::App* add_validate(CLI::App& app, Args& a) {
@@ -76,6 +81,7 @@ CLI::App* add_validate(CLI::App& app, Args& a) {
       app.add_subcommand("validate", "Check JobSet files; report every error and warning");
   cmd->add_option("files", a.files, "JobSet files (TOML or Kubernetes YAML)")->required();
   cmd->add_flag("-q,--quiet", a.quiet, "Print only problems");
+  cmd->add_flag("--ignore-unsupported", a.in.ignore_unsupported, kIgnoreUnsupportedHelp);
   cmd->footer(
       "Exit status: 0 all files valid (warnings allowed), 2 some file has an error.\n"
       "Examples:\n"
@@ -261,7 +267,7 @@ int run_cli(const std::string& program, const std::vector<std::string>& raw_args
     return code == 0 ? kExitSuccess : kExitBadInput;
   }
 
-  if (validate_cmd->parsed()) return cmd_validate(a.files, a.quiet, out, err);
+  if (validate_cmd->parsed()) return cmd_validate(a.files, a.quiet, a.in.ignore_unsupported, out, err);
   if (rdzv_cmd->parsed()) return cmd_rdzv(a.rdzv, out, err);
   if (a.in.file.empty() == a.in.adhoc.empty()) {
     err << "jobset: give a JobSet FILE or an mpirun-style -n N PROGRAM, not "

@@ -53,7 +53,7 @@ std::optional<LoadedJobSet> load_input(const Input& in, std::ostream& err) {
     return loaded;
   }
   Diagnostics diags(in.file == "-" ? "<stdin>" : in.file);
-  auto loaded = load_jobset_file(in.file, diags);
+  auto loaded = load_jobset_file(in.file, diags, LoadOptions{in.ignore_unsupported});
   err << diags.to_string();
   return loaded;
 }
@@ -135,11 +135,11 @@ Status check_writable(const RunOptions& o) {
 
 }  // namespace
 
-int cmd_validate(const std::vector<std::string>& files, bool quiet, std::ostream& out,
-                 std::ostream& err) {
+int cmd_validate(const std::vector<std::string>& files, bool quiet, bool ignore_unsupported,
+                 std::ostream& out, std::ostream& err) {
   int bad = 0;
   for (const std::string& file : files) {
-    auto loaded = load_input(Input{file, {}}, err);
+    auto loaded = load_input(Input{file, {}, ignore_unsupported}, err);
     if (!loaded) {
       ++bad;
     } else if (!quiet) {

@@ -18,6 +18,7 @@ namespace jobset::launcher {
 struct Input {
   std::string file;
   std::vector<std::string> adhoc;
+  bool ignore_unsupported = false;  // --ignore-unsupported (jobset-file(5))
 };
 
 struct RunFlags {
@@ -27,8 +28,8 @@ struct RunFlags {
   std::string address_from;  // --address-from IFACE|CIDR
 };
 
-int cmd_validate(const std::vector<std::string>& files, bool quiet, std::ostream& out,
-                 std::ostream& err);
+int cmd_validate(const std::vector<std::string>& files, bool quiet, bool ignore_unsupported,
+                 std::ostream& out, std::ostream& err);
 int cmd_convert(const Input& in, const std::string& output, std::ostream& out, std::ostream& err);
 int cmd_plan(const Input& in, const NodeSource& ns, const MapFlags& map, const std::string& format,
              const std::string& output, std::ostream& out, std::ostream& err);

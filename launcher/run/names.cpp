@@ -111,7 +111,9 @@ bool nsswitch_uses_jobset(std::string_view text) {
 std::string fqdn_reference(const JobSet& js, const Plan& plan) {
   std::string suffix = "." + js.subdomain();
   for (const ReplicatedJob& rj : js.replicated_jobs) {
-    for (const auto& [var, value] : rj.tmpl.env) {
+    for (const EnvVar& e : rj.tmpl.env) {
+      const std::string& var = e.name;
+      const std::string& value = e.value;
       size_t at = value.find(suffix);
       if (at == std::string::npos || at == 0) continue;
       for (const Process& p : plan.expansion.processes)

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include <openssl/evp.h>
+
 #include "launcher/spec/expand.hpp"
+#include "launcher/spec/field_ref.hpp"
 #include "runtime/pmi1_protocol.hpp"
 
 namespace jobset::launcher {
@@ -50,7 +53,50 @@ void add_devices(Env& env, const topology::Binding& b) {
     env.emplace_back("JOBSET_ACCELERATORS", joined(b.gpus.empty() ? b.tpus : b.gpus));
 }
 
+// Upstream's job-key label: the SHA-1 of "<namespace>/<job name>", in hex.
+std::string sha1_hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1) return "";
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) out.append({kHex[digest[i] >> 4], kHex[digest[i] & 15]});
+  return out;
+}
+
+const std::string* lookup_in(const Env& env, const std::string& name) {
+  for (auto it = env.rbegin(); it != env.rend(); ++it)
+    if (it->first == name) return &it->second;
+  return nullptr;
+}
+
 }  // namespace
+
+std::string expand_references(const std::string& text,
+                              const std::function<const std::string*(const std::string&)>& lookup) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    if (text[i + 1] == '$') {  // "$$": a literal '$'
+      out += '$';
+      ++i;
+      continue;
+    }
+    size_t close = text[i + 1] == '(' ? text.find(')', i + 2) : std::string::npos;
+    if (close == std::string::npos) {  // not a reference (or not closed): kept
+      out += '$';
+      continue;
+    }
+    std::string name = text.substr(i + 2, close - i - 2);
+    const std::string* value = lookup(name);
+    out += value ? *value : "$(" + name + ")";
+    i = close;
+  }
+  return out;
+}
 
 int64_t effective_max_restarts(const JobSet& js, std::optional<int64_t> flag) {
   if (flag) return *flag;
@@ -160,9 +206,45 @@ bool ProcessSpecs::sets_omp_threads() const {
          std::any_of(local_size_.begin(), local_size_.end(), [](int32_t n) { return n > 1; });
 }
 
+std::optional<std::string> ProcessSpecs::pod_fact(const std::string& source, int32_t rank,
+                                                   const Env& jobset) const {
+  const Process& p = plan_.expansion.processes[rank];
+  std::string ns = js_.namespace_name.empty() ? "default" : js_.namespace_name;
+  std::string job = js_.name + "-" + js_.replicated_jobs[p.rjob].name + "-" + std::to_string(p.job_index);
+  if (source == "pod:namespace") return ns;
+  if (source == "pod:job-name") return job;
+  if (source == "pod:job-key") return sha1_hex(ns + "/" + job);
+  if (source == "pod:address") {
+    size_t node = plan_.slots[rank].node;
+    if (node < settings_.node_addresses.size()) return settings_.node_addresses[node];
+    return std::nullopt;
+  }
+  if (const std::string* v = lookup_in(jobset, source)) return *v;
+  return std::nullopt;
+}
+
 Env ProcessSpecs::environment(int32_t rank, int attempt, int job_attempt) const {
-  EnvBuilder env(jobset_variables(rank, attempt, job_attempt));
-  env.overlay(js_.replicated_jobs[plan_.expansion.processes[rank].rjob].tmpl.env);
+  Env jobset = jobset_variables(rank, attempt, job_attempt);
+  // What $(VAR) in the file's env sees: jobset's variables, then the
+  // entries before it (Kubernetes: the container's earlier env entries).
+  Env seen = jobset;
+  Env file;
+  const JobTemplate& t = js_.replicated_jobs[plan_.expansion.processes[rank].rjob].tmpl;
+  for (const EnvVar& e : t.env) {
+    std::optional<std::string> value;
+    if (!e.field_ref.empty()) {
+      if (auto source = field_ref_source(e.field_ref)) value = pod_fact(*source, rank, jobset);
+    } else if (!js_.expand_references) {
+      value = e.value;
+    } else {
+      value = expand_references(e.value, [&seen](const std::string& n) { return lookup_in(seen, n); });
+    }
+    if (!value) continue;  // unset, never ""
+    seen.emplace_back(e.name, *value);
+    file.emplace_back(e.name, *value);
+  }
+  EnvBuilder env(std::move(jobset));
+  env.overlay(file);
   env.overlay(settings_.exports);
   return env.take();
 }
@@ -177,6 +259,10 @@ runtime::ProcessSpec ProcessSpecs::build(int32_t rank, uint64_t launch, int atte
   spec.name = p.name;
   spec.argv = t.command;
   spec.argv.insert(spec.argv.end(), t.args.begin(), t.args.end());
+  spec.env = environment(rank, attempt, job_attempt);
+  if (js_.expand_references)
+    for (std::string& arg : spec.argv)
+      arg = expand_references(arg, [&spec](const std::string& n) { return lookup_in(spec.env, n); });
   spec.cwd = t.working_dir;
   if (!plan_.bindings.empty()) {
     const topology::Binding& b = plan_.bindings[rank];
@@ -184,7 +270,6 @@ runtime::ProcessSpec ProcessSpecs::build(int32_t rank, uint64_t launch, int atte
     spec.gpus = b.gpus;
     spec.tpus = b.tpus;
   }
-  spec.env = environment(rank, attempt, job_attempt);
   if (settings_.mpi == MpiWireup::kAll || settings_.mpi == MpiWireup::kPmi1) {
     // jobsetd serves it and adds PMI_FD, PMI_RANK and PMI_SIZE.
     spec.pmi_kvs = "jobset-" + js_.name + "-" + std::to_string(attempt);

@@ -10,14 +10,24 @@
 //      MEGASCALE_COORDINATOR_ADDRESS, each its own port) and its
 //      devices (CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
 //      TPU_VISIBLE_CHIPS, JOBSET_ACCELERATORS);
-//   2. the file's env (a user who sets RANK or CUDA_VISIBLE_DEVICES means it);
+//   2. the file's env (a user who sets RANK or CUDA_VISIBLE_DEVICES means it),
+//      in file order, each value expanded as Kubernetes expands $(VAR)
+//      when the JobSet asks for it (expand_references: Kubernetes YAML)
+//      (jobset's variables and the entries before it; $$ is $; an unknown
+//      reference stays as written); a valueFrom.fieldRef entry gets the
+//      value the pod would have read (spec/field_ref.hpp), or stays unset;
 //   3. -x on the command line.
+//
+// The command and args are then expanded the same way against the whole
+// environment.
 //
 // Each name appears once in the result. jobsetd sets it on top of its own
 // environment and adds nothing. Pure: no I/O.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <utility>
@@ -56,7 +66,15 @@ struct SpecSettings {
   // Per rank: declared port -> the port it got (names.hpp), exported as
   // JOBSET_PORT_<declared>. Empty: the declared ports as they are.
   std::vector<std::map<std::string, int>> ports;
+  // Per node of the plan: its address (what status.podIP and status.hostIP
+  // read). Empty: those fieldRefs stay unset.
+  std::vector<std::string> node_addresses;
 };
+
+// Kubernetes' $(VAR) expansion: "$$" is "$", "$(NAME)" is NAME's value when
+// `lookup` has one, else it stays as written; any other '$' is kept.
+std::string expand_references(const std::string& text,
+                              const std::function<const std::string*(const std::string&)>& lookup);
 
 // The effective max_restarts: the flag when given, else the file's failure policy's, else 0.
 int64_t effective_max_restarts(const JobSet& js, std::optional<int64_t> flag);
@@ -84,6 +102,8 @@ class ProcessSpecs {
 
  private:
   Env jobset_variables(int32_t rank, int attempt, int job_attempt) const;
+  // The value of a fieldRef source (field_ref.hpp) for process `rank`.
+  std::optional<std::string> pod_fact(const std::string& source, int32_t rank, const Env& jobset) const;
 
   const JobSet& js_;
   const Plan& plan_;

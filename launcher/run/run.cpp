@@ -231,6 +231,8 @@ int run(const JobSet& js, const Plan& first_plan, const RunOptions& o, Starter& 
   specs.megascale_port = ports[2];
   specs.default_omp_threads = std::getenv("OMP_NUM_THREADS") == nullptr;
   specs.exports = o.exports;
+  for (size_t n = 0; n < plan.cluster.nodes.size(); ++n)
+    specs.node_addresses.push_back(names.node_address(static_cast<int32_t>(n)));
   bool status_line = !o.quiet && o.output.dir.empty() && isatty(2);
   DriverIo io{loop, starter, sink, err, events.is_open() ? &events : nullptr, status_line};
   RunDriver driver(js, plan, o, std::move(specs), names, io);

@@ -73,7 +73,7 @@ Result<JobSet> parse_adhoc(const std::vector<std::string>& args, const EnvLookup
         std::string var = v->substr(0, eq);
         std::optional<std::string> val = eq == std::string::npos ? lookup(var) : v->substr(eq + 1);
         if (!val) return Error("-x " + var + ": the variable is not set in this environment").with_context(where);
-        rj.tmpl.env[var] = *val;
+        rj.tmpl.env.add(var, *val);
       } else if (flag == "--wdir") {
         rj.tmpl.working_dir = *v;
       } else {

@@ -2,6 +2,8 @@
 // replicated job of 4 processes; `-n 1 ./driver : -n 8 ./worker` is two
 // (MPMD), each part its own replicated job in order. Like mpirun, any
 // failed process fails the run (backoff_limit 0, no failure policy).
+// The shell has expanded the command line: it is not expanded again
+// (expand_references stays false).
 #pragma once
 
 #include <functional>

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 
 #include "launcher/spec/field_reader.hpp"
 #include "launcher/spec/spec.hpp"
@@ -40,5 +41,13 @@ void read_dependencies(const Node& n, ReadContext& ctx, const std::string& nativ
                        std::vector<Dependency>& out);
 void read_failure_rules(const Node& n, ReadContext& ctx, const std::string& display, Spelling sp,
                         std::vector<FailurePolicyRule>& out);
+
+// An env entry whose value is a Kubernetes fieldRef `path`: kept when the
+// path has a meaning here (field_ref.hpp), else given the value of the
+// pod's own label or annotation it names (`pod_metadata`: path -> value),
+// else left unset with one warning naming the variable.
+void add_field_ref(const std::string& name, const std::string& path,
+                   const std::map<std::string, std::string>& pod_metadata, Mark mark,
+                   const std::string& display, ReadContext& ctx, EnvList& env);
 
 }  // namespace jobset::launcher

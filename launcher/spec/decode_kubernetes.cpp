@@ -23,9 +23,13 @@ constexpr const char* kNodeSelectorStrategy = "alpha.jobset.sigs.k8s.io/node-sel
 // JobSet's); a Job template's name is accepted and unused.
 void read_metadata(const Node& metadata, ReadContext& ctx, const std::string& native,
                    const std::string& display, std::string* name, std::string& exclusive,
-                   std::optional<bool>& strategy) {
+                   std::optional<bool>& strategy, std::string* namespace_name = nullptr) {
   FieldReader m(metadata, native, display, ctx);
-  m.ignore({"labels", "namespace", "generateName", "uid", "resourceVersion", "generation",
+  if (namespace_name)
+    m.read("namespace", *namespace_name, "namespace_name");
+  else
+    m.ignore({"namespace"});
+  m.ignore({"labels", "generateName", "uid", "resourceVersion", "generation",
             "creationTimestamp", "managedFields", "ownerReferences", "finalizers"});
   if (const Node* a = m.take("annotations")) {
     FieldReader ar(*a, native, m.child_display("annotations"), ctx);
@@ -54,8 +58,40 @@ void read_resource_list(const Node& n, ReadContext& ctx, const std::string& nati
   r.finish();
 }
 
+// valueFrom of the env entry `name`: a fieldRef is resolved where it has a
+// meaning (field_ref.hpp); Secrets, ConfigMaps, files and resource fields
+// do not exist here, so those variables are left unset, with a warning.
+void read_value_from(const Node& n, ReadContext& ctx, const std::string& native,
+                     const std::string& display, const std::string& name,
+                     const std::map<std::string, std::string>& pod_metadata, EnvList& env) {
+  FieldReader v(n, native, display, ctx);
+  if (const Node* ref = v.take("fieldRef")) {
+    FieldReader f(*ref, v.child_native("fieldRef"), v.child_display("fieldRef"), ctx);
+    std::string path;
+    f.require("fieldPath", "the pod field to read, such as metadata.name");
+    f.read("fieldPath", path);
+    f.take("apiVersion");
+    f.finish();
+    if (!path.empty()) add_field_ref(name, path, pod_metadata, ref->mark, v.child_display("fieldRef"), ctx, env);
+  }
+  static const std::pair<const char*, const char*> kAbsent[] = {
+      {"secretKeyRef", "there are no Secrets off Kubernetes"},
+      {"configMapKeyRef", "there are no ConfigMaps off Kubernetes"},
+      {"fileKeyRef", "there are no pod volumes off Kubernetes"},
+      {"resourceFieldRef", "jobset does not resolve resource fields"},
+  };
+  for (const auto& [key, why] : kAbsent)
+    if (const Node* r = v.take(key)) {
+      std::string message = name;
+      message.append(" is left unset: ").append(why).append("; give it with -x ").append(name).append("=VALUE");
+      ctx.diags.warning(r->mark, v.child_display(key), message);
+    }
+  v.finish();
+}
+
 void read_container(const Node& n, ReadContext& ctx, const std::string& native,
-                    const std::string& display, JobTemplate& t) {
+                    const std::string& display, const std::map<std::string, std::string>& pod_metadata,
+                    JobTemplate& t) {
   FieldReader c(n, native, display, ctx);
   c.read("command", t.command);
   c.read("args", t.args);
@@ -65,8 +101,11 @@ void read_container(const Node& n, ReadContext& ctx, const std::string& native,
       std::string name, value;
       e.read("name", name);
       e.read("value", value);
-      e.ignore({"valueFrom"});
-      if (!name.empty()) t.env[name] = value;
+      const Node* from = e.take("valueFrom");
+      if (name.empty()) return;
+      if (!from) return t.env.add(name, value);
+      read_value_from(*from, ctx, e.child_native("valueFrom"), e.child_display("valueFrom"), name,
+                      pod_metadata, t.env);
     });
   if (const Node* ports = c.take("ports"))
     read_list(*ports, ctx, c.child_native("ports"), c.child_display("ports"), "{containerPort}", [&](FieldReader& p) {
@@ -92,6 +131,10 @@ void read_container(const Node& n, ReadContext& ctx, const std::string& native,
     r.finish();
   }
   c.take("name");
+  c.unsupported("restartPolicyRules",
+                "jobset does not restart a process in place on chosen exit codes; "
+                "use the Job's podFailurePolicy and backoffLimit",
+                Severity::kError);
   c.ignore({"image", "imagePullPolicy", "securityContext", "volumeMounts", "volumeDevices",
             "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "envFrom", "stdin",
             "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy",
@@ -100,28 +143,54 @@ void read_container(const Node& n, ReadContext& ctx, const std::string& native,
 }
 
 void read_pod_spec(const Node& n, ReadContext& ctx, const std::string& native,
-                   const std::string& display, JobTemplate& t) {
+                   const std::string& display, const std::map<std::string, std::string>& pod_metadata,
+                   JobTemplate& t, std::string& restart_policy) {
   FieldReader p(n, native, display, ctx);
   if (const Node* cs = p.take("containers", "command")) {
     std::string path = p.child_display("containers");
     if (cs->kind != Node::Kind::kArray || cs->items.empty()) {
       ctx.diags.error(cs->mark, path, "expected a list of at least one container, found " + describe(*cs));
     } else {
-      read_container(cs->items[0], ctx, native, indexed(path, 0), t);
+      read_container(cs->items[0], ctx, native, indexed(path, 0), pod_metadata, t);
       for (size_t i = 1; i < cs->items.size(); ++i)
         ctx.diags.warning(cs->items[i].mark, indexed(path, i),
                           "only the first container is run; this one is ignored");
     }
   }
   p.read("nodeSelector", t.node_selector, "node_selector");
+  if (const Node* rp = p.take("restartPolicy"))
+    if (auto v = read_string(*rp, ctx, p.child_display("restartPolicy"))) {
+      restart_policy = *v;
+      if (*v != "OnFailure" && *v != "Never")
+        ctx.diags.error(rp->mark, p.child_display("restartPolicy"),
+                        "expected \"OnFailure\" or \"Never\" (a Job's pods), found \"" + printable(*v) + "\"");
+    }
+  for (const char* key : {"schedulingGroup", "workloadRef"})
+    p.unsupported(key,
+                  "it groups pods for Kubernetes' scheduler, and jobset places and starts all "
+                  "the processes of a JobSet together anyway",
+                  Severity::kWarning);
   p.ignore({"hostNetwork", "dnsPolicy", "dnsConfig", "securityContext", "volumes",
-            "serviceAccountName", "serviceAccount", "tolerations", "affinity", "restartPolicy",
+            "serviceAccountName", "serviceAccount", "tolerations", "affinity",
             "priorityClassName", "priority", "schedulerName", "imagePullSecrets",
             "initContainers", "terminationGracePeriodSeconds", "hostname", "subdomain",
             "hostIPC", "hostPID", "shareProcessNamespace", "runtimeClassName",
             "topologySpreadConstraints", "schedulingGates", "automountServiceAccountToken",
             "enableServiceLinks", "preemptionPolicy", "nodeName", "resourceClaims"});
   p.finish();
+}
+
+// The pod template's own labels and annotations, which a fieldRef may read.
+void read_pod_metadata(const Node& n, ReadContext& ctx, const std::string& native,
+                       const std::string& display, std::map<std::string, std::string>& out) {
+  FieldReader m(n, native, display, ctx);
+  for (const char* kind : {"labels", "annotations"}) {
+    std::map<std::string, std::string> values;
+    m.read(kind, values);
+    for (const auto& [k, v] : values) out[std::string("metadata.") + kind + "['" + k + "']"] = v;
+  }
+  m.ignore({"name", "namespace", "generateName", "finalizers", "ownerReferences"});
+  m.finish();
 }
 
 void read_pod_failure_policy(const Node& n, ReadContext& ctx, const std::string& native,
@@ -149,22 +218,43 @@ void read_job_template(const Node& n, ReadContext& ctx, const std::string& nativ
   s.read("backoffLimit", t.backoff_limit, 0, kInt32Max, "backoff_limit");
   s.read("activeDeadlineSeconds", t.active_deadline_seconds, 1, INT64_MAX / 1000,
          "active_deadline_seconds");
-  if (const Node* pfp = s.take("podFailurePolicy", "pod_failure_policy"))
+  const Node* pfp = s.take("podFailurePolicy", "pod_failure_policy");
+  if (pfp)
     read_pod_failure_policy(*pfp, ctx, s.child_native("pod_failure_policy"),
                             s.child_display("podFailurePolicy"), t.pod_failure_policy);
   if (const Node* mode = s.take("completionMode"))
     if (auto m = read_string(*mode, ctx, s.child_display("completionMode")); m && *m != "Indexed")
       ctx.diags.warning(mode->mark, s.child_display("completionMode"),
                         "jobset always runs jobs in Indexed completion mode, found \"" + *m + "\"");
+  std::string restart_policy;  // the webhook's default: OnFailure
   if (const Node* pod = s.take("template")) {
     FieldReader pt(*pod, native, s.child_display("template"), ctx);
-    pt.ignore({"metadata"});
-    if (const Node* ps = pt.take("spec")) read_pod_spec(*ps, ctx, native, pt.child_display("spec"), t);
+    std::map<std::string, std::string> pod_metadata;  // "metadata.labels['k']" -> value
+    if (const Node* md = pt.take("metadata")) read_pod_metadata(*md, ctx, native + ".pod_metadata", pt.child_display("metadata"), pod_metadata);
+    if (const Node* ps = pt.take("spec"))
+      read_pod_spec(*ps, ctx, native, pt.child_display("spec"), pod_metadata, t, restart_policy);
     pt.finish();
   }
-  s.ignore({"ttlSecondsAfterFinished", "suspend", "manualSelector", "selector",
-            "backoffLimitPerIndex", "maxFailedIndexes", "podReplacementPolicy", "successPolicy",
-            "managedBy"});
+  // Kubernetes' Job validation: a podFailurePolicy needs restartPolicy Never.
+  if (pfp && restart_policy != "Never")
+    ctx.diags.error(pfp->mark, s.child_display("podFailurePolicy"),
+                    "a podFailurePolicy needs the pod's restartPolicy to be \"Never\" (Kubernetes refuses "
+                    "the Job otherwise), found " +
+                        (restart_policy.empty() ? std::string("none (the default is OnFailure)")
+                                                : "\"" + printable(restart_policy) + "\""));
+  for (const char* key : {"backoffLimitPerIndex", "maxFailedIndexes"})
+    s.unsupported(key,
+                  "jobset does not implement per-index backoff (the FailedIndexes reason): it "
+                  "counts a job's failures against backoffLimit",
+                  Severity::kError);
+  s.unsupported("successPolicy",
+                "a Job success policy ends a job before all its indexes succeed, and jobset "
+                "ends a job when every index has succeeded",
+                Severity::kError);
+  s.unsupported("podReplacementPolicy",
+                "jobset replaces a process only once it has ended (as with the value Failed)",
+                Severity::kWarning);
+  s.ignore({"ttlSecondsAfterFinished", "suspend", "manualSelector", "selector", "managedBy"});
   s.finish();
 }
 
@@ -241,7 +331,29 @@ void read_spec(const Node& n, ReadContext& ctx, JobSet& js) {
   s.read("ttlSecondsAfterFinished", js.ttl_seconds_after_finished, 0, kInt32Max,
          "ttl_seconds_after_finished");
   s.read("managedBy", js.managed_by, "managed_by");
+  s.unsupported("volumeClaimPolicies",
+                "there is no Kubernetes to create the shared PersistentVolumeClaims, and without "
+                "them the processes would not share the volumes they expect; give "
+                "--ignore-unsupported to run without them",
+                ctx.ignore_unsupported ? Severity::kWarning : Severity::kError);
   s.finish();
+}
+
+// Whether Kubernetes' $(VAR) expansion can change any value of the file:
+// only "$(" and "$$" are expanded.
+bool has_references(const JobSet& js) {
+  auto marked = [](const std::string& s) {
+    return s.find("$(") != std::string::npos || s.find("$$") != std::string::npos;
+  };
+  for (const ReplicatedJob& rj : js.replicated_jobs) {
+    const JobTemplate& t = rj.tmpl;
+    for (const auto* list : {&t.command, &t.args})
+      for (const std::string& s : *list)
+        if (marked(s)) return true;
+    for (const EnvVar& e : t.env)
+      if (marked(e.value)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -265,10 +377,12 @@ JobSet decode_kubernetes(const Node& root, ReadContext& ctx) {
                     std::string("expected \"") + kApiVersion + "\", found " +
                         (api_node ? describe(*api_node) : std::string("no apiVersion")));
   if (const Node* md = r.take("metadata"))
-    read_metadata(*md, ctx, "", "metadata", &js.name, js.exclusive_topology, js.node_selector_strategy);
+    read_metadata(*md, ctx, "", "metadata", &js.name, js.exclusive_topology, js.node_selector_strategy,
+                  &js.namespace_name);
   if (const Node* spec = r.take("spec")) read_spec(*spec, ctx, js);
   r.ignore({"status"});
   r.finish();
+  js.expand_references = has_references(js);
   return js;
 }
 

@@ -31,6 +31,31 @@ void read_pod_failure_policy(const Node& n, ReadContext& ctx, const std::string&
   policy.finish();
 }
 
+// env = { NAME = "value", RANK0 = 4, NODE = { field_ref = "spec.nodeName" } }:
+// in file order; numbers and booleans are values too, and a table holds
+// what Kubernetes writes as valueFrom.fieldRef.fieldPath.
+void read_env(const Node& n, ReadContext& ctx, const std::string& native, EnvList& out) {
+  if (n.kind != Node::Kind::kTable) return report_expected(n, ctx, native, "a table of strings");
+  for (const auto& [k, v] : n.fields) {
+    std::string at = native;
+    at.append(".").append(k);
+    if (v.kind == Node::Kind::kInt) {
+      out.add(k, std::to_string(v.integer));
+    } else if (v.kind == Node::Kind::kBool) {
+      out.add(k, v.boolean ? "true" : "false");
+    } else if (v.kind == Node::Kind::kTable) {
+      FieldReader f(v, at, at, ctx);
+      std::string path;
+      f.require("field_ref", "the pod field to read, such as \"spec.nodeName\"");
+      f.read("field_ref", path);
+      f.finish();
+      if (!path.empty()) add_field_ref(k, path, {}, v.mark, at, ctx, out);
+    } else if (auto s = read_string(v, ctx, at, "a string or a { field_ref = \"...\" } table")) {
+      out.add(k, *s);
+    }
+  }
+}
+
 void read_template(const Node& n, ReadContext& ctx, const std::string& native, JobTemplate& t) {
   FieldReader r(n, native, native, ctx);
   r.read("parallelism", t.parallelism, 1, kInt32Max);
@@ -47,7 +72,7 @@ void read_template(const Node& n, ReadContext& ctx, const std::string& native, J
       read_strings(*c, ctx, r.child_display("command"), t.command);
   }
   r.read("args", t.args);
-  r.read("env", t.env);
+  if (const Node* env = r.take("env")) read_env(*env, ctx, r.child_native("env"), t.env);
   r.read("working_dir", t.working_dir);
   r.read("ports", t.ports, 0, 65535);
   if (const Node* res = r.take("resources"))
@@ -133,6 +158,8 @@ JobSet decode_native(const Node& root, ReadContext& ctx) {
   r.read("suspend", js.suspend);
   r.read("ttl_seconds_after_finished", js.ttl_seconds_after_finished, 0, kInt32Max);
   r.read("managed_by", js.managed_by);
+  r.read("namespace", js.namespace_name, "namespace_name");
+  r.read("expand_references", js.expand_references);
   r.finish();
   return js;
 }

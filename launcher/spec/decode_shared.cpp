@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "launcher/spec/decode.hpp"
+#include "launcher/spec/field_ref.hpp"
 
 namespace jobset::launcher {
 
@@ -98,7 +99,7 @@ void read_pod_failure_rules(const Node& n, ReadContext& ctx, const std::string& 
                             const std::string& display, Spelling sp, std::vector<PodFailureRule>& out) {
   read_list(n, ctx, native, display, "rules", [&](FieldReader& r) {
     PodFailureRule rule;
-    r.require("action", "FailJob, Ignore, Count or FailIndex");
+    r.require("action", "FailJob, Ignore or Count");
     r.read_enum("action", rule.action);
     const char* codes_key = key(sp, "on_exit_codes", "onExitCodes");
     if (const Node* codes = r.take(codes_key, "on_exit_codes")) {
@@ -133,6 +134,23 @@ void read_dependencies(const Node& n, ReadContext& ctx, const std::string& nativ
     r.read_enum("status", d.status);
     out.push_back(d);
   });
+}
+
+void add_field_ref(const std::string& name, const std::string& path,
+                   const std::map<std::string, std::string>& pod_metadata, Mark mark,
+                   const std::string& display, ReadContext& ctx, EnvList& env) {
+  if (field_ref_source(path)) return env.add(name, "", path);
+  std::string quoted = path;  // pod_metadata is keyed as metadata.labels['KEY']
+  if (auto key = field_ref_key(path)) quoted = path.substr(0, path.find('[')) + "['" + *key + "']";
+  if (auto it = pod_metadata.find(quoted); it != pod_metadata.end()) return env.add(name, it->second);
+  std::string why = field_ref_key(path)
+                        ? "no label or annotation of that name is set on the pod here (jobset sets "
+                          "the jobset.sigs.k8s.io ones Kubernetes' JobSet controller sets, and "
+                          "batch.kubernetes.io/job-completion-index)"
+                        : "it has no meaning off Kubernetes (jobset resolves metadata.name, "
+                          "metadata.namespace, the JobSet's labels and annotations, spec.nodeName, "
+                          "status.podIP and status.hostIP)";
+  ctx.diags.warning(mark, display, name + " is left unset: fieldRef '" + printable(path) + "': " + why);
 }
 
 void read_failure_rules(const Node& n, ReadContext& ctx, const std::string& display, Spelling sp,

@@ -64,6 +64,7 @@ class SourceMap {
   void add_if_absent(const std::string& path, Mark mark, std::string display_path) {
     entries_.try_emplace(path, Location{mark, std::move(display_path)});
   }
+  bool has(const std::string& path) const { return entries_.count(path) != 0; }
   // The location of `path`, or of its closest recorded parent; a path with
   // no record at all gets line 0 and itself as the display path.
   Location find(const std::string& path) const;

@@ -1,5 +1,7 @@
 #include "launcher/spec/document.hpp"
 
+#include <algorithm>
+
 #include "launcher/spec/prescan.hpp"
 
 #include <yaml-cpp/depthguard.h>
@@ -57,9 +59,17 @@ Node from_toml(const toml::node& t) {
   n.mark = mark_of(t.source());
   if (auto* tbl = t.as_table()) {
     n.kind = Node::Kind::kTable;
-    for (auto&& [k, v] : *tbl) {
-      n.fields.emplace_back(std::string(k.str()), from_toml(v));
-      n.key_marks.push_back(mark_of(k.source()));
+    // toml++ keeps a table sorted by key; the file's order matters (env
+    // entries see the ones before them), so fields go in source order.
+    std::vector<std::pair<const toml::key*, const toml::node*>> order;
+    for (auto&& [k, v] : *tbl) order.emplace_back(&k, &v);
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      const auto &x = a.first->source().begin, &y = b.first->source().begin;
+      return x.line != y.line ? x.line < y.line : x.column < y.column;
+    });
+    for (const auto& [k, v] : order) {
+      n.fields.emplace_back(std::string(k->str()), from_toml(*v));
+      n.key_marks.push_back(mark_of(k->source()));
     }
   } else if (auto* arr = t.as_array()) {
     n.kind = Node::Kind::kArray;

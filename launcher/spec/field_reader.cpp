@@ -225,6 +225,16 @@ void FieldReader::ignore(const std::vector<std::string>& keys) {
     if (take(k)) ctx_.ignored.push_back(child_display(k));
 }
 
+void FieldReader::unsupported(const std::string& key, const std::string& why, Severity severity) {
+  if (!take(key)) return;
+  Location at = ctx_.where.find(child_native(key));
+  std::string message = "not supported off Kubernetes because " + why;
+  if (severity == Severity::kError)
+    ctx_.diags.error(at.mark, at.display_path, message);
+  else
+    ctx_.diags.warning(at.mark, at.display_path, message + " (ignored)");
+}
+
 void FieldReader::finish(Severity unknown) {
   if (!table_) return;
   for (size_t i = 0; i < table_->fields.size(); ++i) {

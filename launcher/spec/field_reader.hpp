@@ -24,6 +24,9 @@ struct ReadContext {
   Diagnostics& diags;
   SourceMap& where;
   std::vector<std::string> ignored;  // Kubernetes-only fields seen, by display path
+  // --ignore-unsupported: fields whose dropping changes what the job does
+  // (shared volumes) are ignored with a warning instead of refused.
+  bool ignore_unsupported = false;
 };
 
 // Reports "PATH: expected WHAT, found ..." (describe(n)) at the node.
@@ -83,6 +86,12 @@ class FieldReader {
 
   // Accept `keys` without meaning: each present one is listed as ignored.
   void ignore(const std::vector<std::string>& keys);
+
+  // An upstream field jobset recognises but does not support: when present,
+  // "not supported off Kubernetes because WHY" at its key, an error (the
+  // file is refused) or a warning (the field is ignored). Never an
+  // "unknown field".
+  void unsupported(const std::string& key, const std::string& why, Severity severity);
 
   // Report every key no read asked for: a warning that it is ignored, or
   // (kError) an error that also lists the known keys when no guess is close.

@@ -47,7 +47,7 @@ void report_ignored(const std::vector<std::string>& ignored, Diagnostics& diags)
 }  // namespace
 
 std::optional<LoadedJobSet> load_jobset_text(std::string_view text, Format format,
-                                             Diagnostics& diags) {
+                                             Diagnostics& diags, LoadOptions options) {
   if (text.size() > kMaxFileBytes) {
     diags.error(Mark{}, "", "file too large: " + std::to_string(text.size()) + " bytes, a JobSet file may have at most " +
                                 std::to_string(kMaxFileBytes) + " bytes");
@@ -70,7 +70,7 @@ std::optional<LoadedJobSet> load_jobset_text(std::string_view text, Format forma
   }
   LoadedJobSet out;
   out.format = format;
-  ReadContext ctx{diags, out.where, {}};
+  ReadContext ctx{diags, out.where, {}, options.ignore_unsupported};
   bool kubernetes = root->get("apiVersion") || root->get("kind");
   if (format == Format::kYaml && !kubernetes) {
     diags.error(root->mark, "", "expected a Kubernetes JobSet (apiVersion: jobset.x-k8s.io/v1alpha2, kind: JobSet); "
@@ -86,12 +86,13 @@ std::optional<LoadedJobSet> load_jobset_text(std::string_view text, Format forma
   out.ignored = std::move(ctx.ignored);
   report_ignored(out.ignored, diags);
   apply_defaults(out.jobset);
-  validate(out.jobset, out.where, diags);
+  validate(out.jobset, out.where, diags, format);
   if (diags.has_errors()) return std::nullopt;
   return out;
 }
 
-std::optional<LoadedJobSet> load_jobset_file(const std::string& path, Diagnostics& diags) {
+std::optional<LoadedJobSet> load_jobset_file(const std::string& path, Diagnostics& diags,
+                                             LoadOptions options) {
   if (path == "-") {
     std::string text;
     char buf[65536];
@@ -99,7 +100,7 @@ std::optional<LoadedJobSet> load_jobset_file(const std::string& path, Diagnostic
       text.append(buf, static_cast<size_t>(std::cin.gcount()));
       if (text.size() > kMaxFileBytes) break;
     }
-    return load_jobset_text(text, guess_format("", text), diags);
+    return load_jobset_text(text, guess_format("", text), diags, options);
   }
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -125,7 +126,7 @@ std::optional<LoadedJobSet> load_jobset_file(const std::string& path, Diagnostic
     diags.error(Mark{}, "", std::string("cannot read the file: ") + std::strerror(errno));
     return std::nullopt;
   }
-  return load_jobset_text(text, guess_format(path, text), diags);
+  return load_jobset_text(text, guess_format(path, text), diags, options);
 }
 
 }  // namespace jobset::launcher

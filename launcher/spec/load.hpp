@@ -21,12 +21,19 @@ struct LoadedJobSet {
   std::vector<std::string> ignored;  // Kubernetes-only fields, as the file spells them
 };
 
+struct LoadOptions {
+  // --ignore-unsupported: run without upstream fields whose dropping
+  // changes what the job does (volumeClaimPolicies), with a warning.
+  bool ignore_unsupported = false;
+};
+
 // Pure: `text` is the file's content, `diags.file()` its name.
 std::optional<LoadedJobSet> load_jobset_text(std::string_view text, Format format,
-                                             Diagnostics& diags);
+                                             Diagnostics& diags, LoadOptions options = {});
 
 // Reads the file (the I/O edge) and loads it; the format is guessed from
 // the name and content. A file that cannot be read is an error diagnostic.
-std::optional<LoadedJobSet> load_jobset_file(const std::string& path, Diagnostics& diags);
+std::optional<LoadedJobSet> load_jobset_file(const std::string& path, Diagnostics& diags,
+                                             LoadOptions options = {});
 
 }  // namespace jobset::launcher

@@ -36,9 +36,10 @@ constexpr Names<FailureAction, 5> kFailureActions{{
     {FailureAction::kRestartJob, "RestartJob"},
     {FailureAction::kRestartJobAndIgnoreMaxRestarts, "RestartJobAndIgnoreMaxRestarts"},
 }};
-constexpr Names<RestartStrategy, 2> kRestartStrategies{{
+constexpr Names<RestartStrategy, 3> kRestartStrategies{{
     {RestartStrategy::kRecreate, "Recreate"},
     {RestartStrategy::kBlockingRecreate, "BlockingRecreate"},
+    {RestartStrategy::kInPlaceRestart, "InPlaceRestart"},
 }};
 constexpr Names<StartupOrder, 2> kStartupOrders{{
     {StartupOrder::kAnyOrder, "AnyOrder"},

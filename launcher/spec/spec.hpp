@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,6 +46,47 @@ struct Resources {
   bool operator==(const Resources&) const = default;
 };
 
+// One variable of the process's env, in file order. A Kubernetes
+// valueFrom.fieldRef that has a meaning here is kept as `field_ref` (its
+// fieldPath, e.g. "metadata.labels['jobset.sigs.k8s.io/job-index']"; see
+// field_ref.hpp); `value` is then unused. Values are expanded like
+// Kubernetes' $(VAR) references when the process starts.
+struct EnvVar {
+  std::string name;
+  std::string value;
+  std::string field_ref;
+  bool operator==(const EnvVar&) const = default;
+};
+
+// The env list as written: order kept (a $(VAR) sees the variables before
+// it), a name may repeat (the later one wins, as in Kubernetes).
+class EnvList {
+ public:
+  EnvList() = default;
+  EnvList(std::initializer_list<std::pair<std::string, std::string>> vars) {
+    for (const auto& [k, v] : vars) add(k, v);
+  }
+  void add(std::string name, std::string value, std::string field_ref = "") {
+    vars_.push_back({std::move(name), std::move(value), std::move(field_ref)});
+  }
+  // The last entry named `name`, or null.
+  const EnvVar* find(const std::string& name) const {
+    for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
+      if (it->name == name) return &*it;
+    return nullptr;
+  }
+  // REQUIRES: an entry named `name`. Its value.
+  const std::string& at(const std::string& name) const { return find(name)->value; }
+  bool empty() const { return vars_.empty(); }
+  size_t size() const { return vars_.size(); }
+  std::vector<EnvVar>::const_iterator begin() const { return vars_.begin(); }
+  std::vector<EnvVar>::const_iterator end() const { return vars_.end(); }
+  bool operator==(const EnvList&) const = default;
+
+ private:
+  std::vector<EnvVar> vars_;
+};
+
 // The Job template merged with its single process (pod/container).
 struct JobTemplate {
   int64_t parallelism = 1;
@@ -55,7 +97,7 @@ struct JobTemplate {
 
   std::vector<std::string> command;
   std::vector<std::string> args;
-  std::map<std::string, std::string> env;
+  EnvList env;
   std::string working_dir;
   std::vector<int64_t> ports;
   Resources resources;
@@ -119,7 +161,10 @@ struct FailurePolicyRule {
   bool operator==(const FailurePolicyRule&) const = default;
 };
 
-enum class RestartStrategy { kRecreate, kBlockingRecreate };
+// InPlaceRestart (upstream v0.12) restarts in place: here every restart
+// does (the daemons stay, processes are replaced), so all three behave
+// like Recreate except that BlockingRecreate waits for the old processes.
+enum class RestartStrategy { kRecreate, kBlockingRecreate, kInPlaceRestart };
 
 struct FailurePolicy {
   int64_t max_restarts = 0;
@@ -150,6 +195,14 @@ struct JobSet {
   bool suspend = false;
   std::optional<int64_t> ttl_seconds_after_finished;
   std::string managed_by;
+  // metadata.namespace of a Kubernetes manifest (empty: "default"): what
+  // valueFrom metadata.namespace reads, and part of the job-key label.
+  std::string namespace_name;
+  // Kubernetes' $(VAR) expansion of env values, command and args ("$$" is
+  // "$"). A Kubernetes manifest has it (set when some value holds "$(" or
+  // "$$", the only text it changes); the native TOML only when asked
+  // (expand_references = true), so that shell one-liners keep their "$$".
+  bool expand_references = false;
 
   const std::string& subdomain() const {
     return network.subdomain.empty() ? name : network.subdomain;

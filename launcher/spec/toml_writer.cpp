@@ -2,6 +2,7 @@
 
 #include "launcher/spec/diagnostic.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -60,6 +61,21 @@ std::string inline_table(const std::map<std::string, std::string>& m) {
   for (const auto& [k, v] : m) {
     out += (first ? "" : ", ") + key(k) + " = " + toml_quote(v);
     first = false;
+  }
+  return out + " }";
+}
+
+// TOML keys are unique: of a name that repeats, the last entry (the one
+// Kubernetes keeps) is written, at its first place.
+std::string env_table(const EnvList& env) {
+  std::string out = "{ ";
+  std::vector<std::string> written;
+  for (const EnvVar& e : env) {
+    if (std::find(written.begin(), written.end(), e.name) != written.end()) continue;
+    written.push_back(e.name);
+    const EnvVar& last = *env.find(e.name);
+    out += (written.size() > 1 ? ", " : "") + key(e.name) + " = ";
+    out += last.field_ref.empty() ? toml_quote(last.value) : "{ field_ref = " + toml_quote(last.field_ref) + " }";
   }
   return out + " }";
 }
@@ -128,7 +144,7 @@ void write_replicated_job(std::ostringstream& o, const ReplicatedJob& rj) {
   if (!t.command.empty()) o << "command = " << strings(t.command) << "\n";
   if (!t.args.empty()) o << "args = " << strings(t.args) << "\n";
   if (!t.working_dir.empty()) o << "working_dir = " << toml_quote(t.working_dir) << "\n";
-  if (!t.env.empty()) o << "env = " << inline_table(t.env) << "\n";
+  if (!t.env.empty()) o << "env = " << env_table(t.env) << "\n";
   if (!t.ports.empty()) o << "ports = " << numbers(t.ports) << "\n";
   if (!t.node_selector.empty()) o << "node_selector = " << inline_table(t.node_selector) << "\n";
   write_resources(o, t.resources);
@@ -169,6 +185,8 @@ std::string to_toml(const JobSet& js, const std::vector<std::string>& ignored) {
   if (js.ttl_seconds_after_finished)
     o << "ttl_seconds_after_finished = " << *js.ttl_seconds_after_finished << "\n";
   if (!js.managed_by.empty()) o << "managed_by = " << toml_quote(js.managed_by) << "\n";
+  if (!js.namespace_name.empty()) o << "namespace = " << toml_quote(js.namespace_name) << "\n";
+  if (js.expand_references) o << "expand_references = true\n";
   if (js.network != Network{}) {
     o << "\n[network]\n";
     if (!js.network.enable_dns_hostnames) o << "enable_dns_hostnames = false\n";

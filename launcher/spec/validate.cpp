@@ -12,7 +12,14 @@ namespace {
 // spells it.
 class Reporter {
  public:
-  Reporter(const SourceMap& where, Diagnostics& diags) : where_(where), diags_(diags) {}
+  Reporter(const SourceMap& where, Diagnostics& diags, Format format)
+      : where_(where), diags_(diags), format_(format) {}
+  // A field's name as the user's file spells it.
+  const char* name(const char* snake, const char* camel) const {
+    return format_ == Format::kYaml ? camel : snake;
+  }
+  bool yaml() const { return format_ == Format::kYaml; }
+  bool recorded(const std::string& path) const { return where_.has(path); }
   void error(const std::string& path, const std::string& message) {
     Location l = where_.find(path);
     diags_.error(l.mark, l.display_path, message);
@@ -25,6 +32,7 @@ class Reporter {
  private:
   const SourceMap& where_;
   Diagnostics& diags_;
+  Format format_;
 };
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
@@ -47,6 +55,21 @@ void check_targets(Reporter& rep, const std::vector<std::string>& names,
   }
 }
 
+// Kubernetes' IsDomainPrefixedPath: "acme.io/foo", a DNS-1123 subdomain,
+// "/", then HTTP path characters. Empty when `s` is one.
+std::string domain_prefixed_path_problem(const std::string& s) {
+  static const std::regex host("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  static const std::regex path("[A-Za-z0-9/\\-._~%!$&'()*+,;=:]+");
+  std::string want = "expected a domain-prefixed path such as \"kueue.x-k8s.io/multikueue\" (a "
+                     "lowercase DNS subdomain, '/', a path), found \"" + s + "\"";
+  size_t slash = s.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == s.size()) return want;
+  std::string h = s.substr(0, slash);
+  if (h.size() > 253 || !std::regex_match(h, host)) return want;
+  if (!std::regex_match(s.substr(slash + 1), path)) return want;
+  return "";
+}
+
 void check_names(const JobSet& js, Reporter& rep) {
   if (js.name.empty()) {
     rep.error("name", "a JobSet name is required (a DNS-1035 label such as \"training\")");
@@ -57,6 +80,9 @@ void check_names(const JobSet& js, Reporter& rep) {
     if (auto p = dns1035_problem(js.network.subdomain); !p.empty()) rep.error("network.subdomain", p);
   if (js.managed_by.size() > 63)
     rep.error("managed_by", "expected at most 63 characters, found " + std::to_string(js.managed_by.size()));
+  else if (auto p = domain_prefixed_path_problem(js.managed_by);
+           !p.empty() && (!js.managed_by.empty() || rep.recorded("managed_by")))
+    rep.error("managed_by", p);
   if (js.replicated_jobs.empty())
     rep.error("replicated_jobs", "expected at least one replicated job, found none");
 }
@@ -80,14 +106,17 @@ void check_generated_names(const JobSet& js, const ReplicatedJob& rj, const std:
 }
 
 void check_pod_failure_policy(const JobTemplate& t, const std::string& path, Reporter& rep) {
+  // Positions below are recorded under the model's (snake_case) paths.
   for (size_t i = 0; i < t.pod_failure_policy.size(); ++i) {
     const PodFailureRule& r = t.pod_failure_policy[i];
     std::string rp = indexed(path + ".pod_failure_policy.rules", i);
     if (r.on_exit_codes.has_value() == !r.on_pod_conditions.empty())
-      rep.error(rp, "expected exactly one of on_exit_codes and on_pod_conditions");
+      rep.error(rp, std::string("expected exactly one of ") + rep.name("on_exit_codes", "onExitCodes") +
+                        " and " + rep.name("on_pod_conditions", "onPodConditions"));
     if (r.action == PodFailureAction::kFailIndex)
-      rep.error(rp + ".action", "FailIndex needs backoffLimitPerIndex, which jobset does not support; "
-                                "use FailJob, Ignore or Count");
+      rep.error(rp + ".action",
+                "FailIndex is not supported off Kubernetes because it needs per-index backoff "
+                "(backoffLimitPerIndex), which jobset does not implement; use FailJob, Ignore or Count");
     if (!r.on_exit_codes) continue;
     const auto& v = r.on_exit_codes->values;
     std::set<int64_t> seen(v.begin(), v.end());
@@ -121,7 +150,8 @@ void check_template(const ReplicatedJob& rj, const std::string& path, Reporter& 
                 "completions (" + std::to_string(*t.completions) + ") differs from parallelism (" +
                     std::to_string(t.parallelism) + "): at most " + std::to_string(t.parallelism) +
                     " of the job's indexes run at once");
-  for (const auto& [k, v] : t.env) {
+  for (const EnvVar& var : t.env) {
+    const std::string& k = var.name;
     if (valid_env_name(k)) continue;
     std::string at = tp;
     at.append(".env.").append(k);
@@ -142,7 +172,9 @@ void check_depends_on(const JobSet& js, size_t i, const std::string& path, Repor
   if (rj.depends_on.size() > 5)
     rep.error(dp, "expected at most 5 dependencies, found " + std::to_string(rj.depends_on.size()));
   if (js.startup_order == StartupOrder::kInOrder)
-    rep.error(dp, "depends_on cannot be used together with startup_policy InOrder");
+    rep.error(dp, std::string(rep.name("depends_on", "dependsOn")) + " cannot be used together with " +
+                      rep.name("startup_policy.startup_policy_order", "startupPolicy.startupPolicyOrder") +
+                      " InOrder (upstream: StartupPolicy and DependsOn APIs are mutually exclusive)");
   std::set<std::string> seen;
   for (size_t d = 0; d < rj.depends_on.size(); ++d) {
     const std::string& name = rj.depends_on[d].name;
@@ -218,6 +250,51 @@ void check_failure_policy(const JobSet& js, Reporter& rep) {
   }
 }
 
+// Upstream allows RestartJob only with at most 1024 replicas per replicated
+// job (its status keeps one restart count per job, at most 1024).
+void check_restart_job_replicas(const JobSet& js, Reporter& rep) {
+  if (!js.failure_policy) return;
+  const FailurePolicyRule* restart_job = nullptr;
+  for (const FailurePolicyRule& r : js.failure_policy->rules)
+    if (r.action == FailureAction::kRestartJob || r.action == FailureAction::kRestartJobAndIgnoreMaxRestarts) {
+      restart_job = &r;
+      break;
+    }
+  if (!restart_job) return;
+  for (size_t i = 0; i < js.replicated_jobs.size(); ++i)
+    if (js.replicated_jobs[i].replicas > kMaxReplicasWithRestartJob)
+      rep.error(indexed("replicated_jobs", i) + ".replicas",
+                "expected at most " + std::to_string(kMaxReplicasWithRestartJob) +
+                    " replicas when a failure policy rule restarts single jobs (rule \"" +
+                    restart_job->name + "\" is " + to_string(restart_job->action) + "), found " +
+                    std::to_string(js.replicated_jobs[i].replicas));
+}
+
+// A Kubernetes Job in Indexed mode needs completions; it defaults them only
+// when parallelism is unset too. Upstream refuses a coordinator in a job
+// without completions; elsewhere Kubernetes would refuse the child Job, and
+// jobset runs completions = parallelism, with a warning. TOML files have
+// jobset's own default (completions = parallelism) and no such rule.
+void check_yaml_completions(const JobSet& js, Reporter& rep) {
+  if (!rep.yaml()) return;
+  for (size_t i = 0; i < js.replicated_jobs.size(); ++i) {
+    const ReplicatedJob& rj = js.replicated_jobs[i];
+    std::string tp = indexed("replicated_jobs", i) + ".template";
+    if (rj.tmpl.completions) continue;
+    bool coordinator = js.coordinator && js.coordinator->replicated_job == rj.name;
+    bool parallelism = rep.recorded(tp + ".parallelism");
+    if (coordinator)
+      rep.error(parallelism ? tp + ".parallelism" : tp,
+                "the coordinator's replicated job needs completions set (upstream: \"job for "
+                "coordinator pod must be indexed completion mode, and completions number must be set\")");
+    else if (parallelism)
+      rep.warning(tp + ".parallelism",
+                  "parallelism without completions: Kubernetes refuses an Indexed Job without "
+                  "completions; jobset runs completions = parallelism (" +
+                      std::to_string(rj.tmpl.parallelism) + ")");
+  }
+}
+
 void check_coordinator(const JobSet& js, Reporter& rep) {
   if (!js.coordinator || js.coordinator->replicated_job.empty()) return;  // reported as missing
   const Coordinator& c = *js.coordinator;
@@ -237,6 +314,15 @@ void check_coordinator(const JobSet& js, Reporter& rep) {
     rep.error("coordinator.pod_index",
               "expected a pod index below " + std::to_string(it->tmpl.effective_completions()) +
                   " (completions of " + it->name + "), found " + std::to_string(c.pod_index));
+  // Upstream labels every pod with the endpoint; a label value holds 63.
+  std::string endpoint = js.name + "-" + c.replicated_job + "-" + std::to_string(c.job_index) + "-" +
+                         std::to_string(c.pod_index) + "." + js.subdomain();
+  if (endpoint.size() > kMaxDnsLabelLength)
+    rep.error("coordinator", "the coordinator's endpoint \"" + endpoint + "\" has " +
+                                 std::to_string(endpoint.size()) +
+                                 " characters; at most 63 fit the jobset.sigs.k8s.io/coordinator "
+                                 "label Kubernetes puts on every pod (shorten the JobSet, replicated "
+                                 "job or subdomain name)");
 }
 
 }  // namespace
@@ -263,14 +349,16 @@ void apply_defaults(JobSet& js) {
       js.failure_policy->rules[i].name = "failurePolicyRule" + std::to_string(i);
 }
 
-void validate(const JobSet& js, const SourceMap& where, Diagnostics& diags) {
-  Reporter rep(where, diags);
+void validate(const JobSet& js, const SourceMap& where, Diagnostics& diags, Format format) {
+  Reporter rep(where, diags, format);
   check_names(js, rep);
   check_replicated_jobs(js, rep);
   check_targets(rep, rjob_names(js), js.success_policy.target_replicated_jobs,
                 "success_policy.target_replicated_jobs");
   check_failure_policy(js, rep);
   check_coordinator(js, rep);
+  check_restart_job_replicas(js, rep);
+  check_yaml_completions(js, rep);
   if (js.suspend)
     rep.warning("suspend", "the JobSet is suspended: jobset run will not start it until suspend is false");
 }

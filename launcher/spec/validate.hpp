@@ -6,6 +6,7 @@
 #pragma once
 
 #include "launcher/spec/diagnostic.hpp"
+#include "launcher/spec/document.hpp"
 #include "launcher/spec/spec.hpp"
 
 namespace jobset::launcher {
@@ -13,7 +14,16 @@ namespace jobset::launcher {
 // Fills what the Kubernetes webhook defaults (failure rule names).
 void apply_defaults(JobSet& js);
 
-void validate(const JobSet& js, const SourceMap& where, Diagnostics& diags);
+// `format` picks the field names messages use: the file's own (snake_case
+// in TOML, camelCase in Kubernetes YAML), and the YAML-only rules (a
+// Kubernetes Job has no completions default when parallelism is set).
+void validate(const JobSet& js, const SourceMap& where, Diagnostics& diags,
+              Format format = Format::kToml);
+
+// More replicas than this on a replicated job are refused when a failure
+// policy rule restarts single jobs (upstream: status.jobRestarts holds at
+// most 1024 entries).
+inline constexpr int64_t kMaxReplicasWithRestartJob = 1024;
 
 // The longest process name a replicated job generates may have at most this
 // many characters: 63 for a DNS label, less the 6 Kubernetes keeps for the

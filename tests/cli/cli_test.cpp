@@ -205,3 +205,32 @@ TEST_CASE("cli: plan -o writes the file", "[cli]") {
   auto j = nlohmann::json::parse(slurp(s.dir() / "plan.json"));
   CHECK(j["processes"] == 9);
 }
+
+TEST_CASE("cli: volumeClaimPolicies is refused (exit 2) unless --ignore-unsupported, in every "
+          "command that reads a file (upstream example volume-claim-policy/single-pvc)",
+          "[cli][fidelity]") {
+  Scratch s;
+  fs::path f = s.write("pvc.yaml",
+                       "apiVersion: jobset.x-k8s.io/v1alpha2\nkind: JobSet\nmetadata:\n  name: pvc\n"
+                       "spec:\n  volumeClaimPolicies:\n  - templates:\n    - metadata:\n"
+                       "        name: cache\n      spec:\n        accessModes: [ReadWriteMany]\n"
+                       "  replicatedJobs:\n  - name: w\n    template:\n      spec:\n        template:\n"
+                       "          spec:\n            containers:\n            - name: m\n"
+                       "              command: [\"true\"]\n              volumeMounts:\n"
+                       "              - name: cache\n                mountPath: /cache\n");
+  Run refused = jobset("validate " + f.string());
+  CHECK(refused.code == 2);
+  CHECK(refused.err.find(f.string() +
+                         ":6:3: error: spec.volumeClaimPolicies: not supported off Kubernetes "
+                         "because there is no Kubernetes to create the shared") != std::string::npos);
+  CHECK(refused.err.find("unknown field") == std::string::npos);
+  Run validated = jobset("validate --ignore-unsupported " + f.string());
+  CHECK(validated.code == 0);
+  CHECK(validated.err.find("warning: spec.volumeClaimPolicies: not supported off Kubernetes") !=
+        std::string::npos);
+  CHECK(jobset("plan --ignore-unsupported --nodes 1 --slots 1 " + f.string()).code == 0);
+  CHECK(jobset("convert --ignore-unsupported " + f.string()).code == 0);
+  CHECK(jobset("run " + f.string()).code == 2);
+  Run ran = jobset("run -q --ignore-unsupported " + f.string());
+  CHECK(ran.code == 0);
+}

@@ -4,7 +4,9 @@
 
 #include <map>
 
+#include "launcher/spec/adhoc.hpp"
 #include "launcher/spec/expand.hpp"
+#include "launcher/spec/validate.hpp"
 #include "tests/launcher/test_util.hpp"
 
 using namespace jobset::launcher;
@@ -310,4 +312,91 @@ TEST_CASE(
     CHECK(k.rfind("OMPI_", 0) != 0);
   }
   CHECK(env_map(spec.env)["MPI_APPNUM"] == "1");  // a plain index, kept
+
+TEST_CASE("process spec: $(VAR) is expanded as Kubernetes does ($$ escapes, unknown names stay)",
+          "[process_spec][fidelity]") {
+  std::map<std::string, std::string> vars = {{"A", "1"}, {"EMPTY", ""}};
+  auto lookup = [&vars](const std::string& n) -> const std::string* {
+    auto it = vars.find(n);
+    return it == vars.end() ? nullptr : &it->second;
+  };
+  CHECK(expand_references("x$(A)y", lookup) == "x1y");
+  CHECK(expand_references("$(A)$(A)", lookup) == "11");
+  CHECK(expand_references("[$(EMPTY)]", lookup) == "[]");
+  CHECK(expand_references("$(B)", lookup) == "$(B)");
+  CHECK(expand_references("$$(A)", lookup) == "$(A)");
+  CHECK(expand_references("$$$(A)", lookup) == "$1");
+  CHECK(expand_references("$$", lookup) == "$");
+  CHECK(expand_references("$HOME $1 $", lookup) == "$HOME $1 $");
+  CHECK(expand_references("$(A", lookup) == "$(A");
+  CHECK(expand_references("$((i + 1))", lookup) == "$((i + 1))");
+  CHECK(expand_references("echo $(cat \"$f\")", lookup) == "echo $(cat \"$f\")");
+}
+
+TEST_CASE("process spec: env values see jobset's variables and earlier entries; command and args "
+          "see the whole environment; fieldRefs read what the pod would",
+          "[process_spec][fidelity]") {
+  Fixture f = planned(
+      "name = \"pt\"\nnamespace = \"team\"\nexpand_references = true\n[[replicated_jobs]]\nname = \"workers\"\nreplicas = 2\n"
+      "[replicated_jobs.template]\nparallelism = 2\n"
+      "command = [\"run\", \"--node_rank=$(NODE_RANK)\", \"$$(NODE_RANK)\", \"$(LATER)\"]\n"
+      "args = [\"--peer=$(JOBSET_HOSTNAME)\", \"$(NOPE)\"]\n"
+      "env = { FIRST = \"$(LATER)-$(JOB_INDEX)\", NODE_RANK = { field_ref = "
+      "\"metadata.annotations['batch.kubernetes.io/job-completion-index']\" }, LATER = \"l\", "
+      "POD = { field_ref = \"metadata.name\" }, IP = { field_ref = \"status.podIP\" }, "
+      "NODE = { field_ref = \"spec.nodeName\" }, NS = { field_ref = \"metadata.namespace\" }, "
+      "KEY = { field_ref = \"metadata.labels['jobset.sigs.k8s.io/job-key']\" }, "
+      "JOB = { field_ref = \"metadata.labels['batch.kubernetes.io/job-name']\" }, "
+      "COORD = { field_ref = \"metadata.labels['jobset.sigs.k8s.io/coordinator']\" } }\n");
+  SpecSettings s = settings();
+  s.node_addresses = {"127.0.0.2", "127.0.0.3"};
+  ProcessSpecs specs(f.js, f.plan, s);
+  jobset::runtime::ProcessSpec p = specs.build(3, 1, 0);  // workers job 1, index 1
+  auto env = env_map(p.env);
+  CHECK(env["FIRST"] == "$(LATER)-1");  // LATER comes after it
+  CHECK(env["NODE_RANK"] == "1");
+  CHECK(env["POD"] == "pt-workers-1-1");
+  CHECK(env["NODE"] == env["JOBSET_NODE"]);
+  CHECK(env["IP"] == (env["JOBSET_NODE"] == "n0" ? "127.0.0.2" : "127.0.0.3"));
+  CHECK(env["NS"] == "team");
+  CHECK(env["JOB"] == "pt-workers-1");
+  // sha1("team/pt-workers-1"), as upstream's jobHashKey.
+  CHECK(env["KEY"] == "84bcb0e45a1d29a0499f182c09ac51863cfe0744");
+  CHECK(env.count("COORD") == 0);  // no coordinator: unset, never ""
+  CHECK(p.argv == std::vector<std::string>{"run", "--node_rank=1", "$(NODE_RANK)", "l",
+                                           "--peer=pt-workers-1-1", "$(NOPE)"});
+  // Without node addresses status.podIP stays unset.
+  ProcessSpecs bare(f.js, f.plan, settings());
+  CHECK(env_map(bare.environment(3, 0)).count("IP") == 0);
+}
+
+TEST_CASE("process spec: a TOML file is not expanded unless it asks (expand_references), so "
+          "shell one-liners keep their $$",
+          "[process_spec][fidelity]") {
+  Fixture f = planned(
+      "name = \"sh\"\n[[replicated_jobs]]\nname = \"w\"\n[replicated_jobs.template]\n"
+      "command = \"kill -TERM $$ $(RANK)\"\nenv = { A = \"$(RANK)$$\" }\n");
+  CHECK_FALSE(f.js.expand_references);
+  ProcessSpecs specs(f.js, f.plan, settings());
+  auto p = specs.build(0, 1, 0);
+  CHECK(p.argv == std::vector<std::string>{"/bin/sh", "-c", "kill -TERM $$ $(RANK)"});
+  CHECK(env_map(p.env)["A"] == "$(RANK)$$");
+}
+
+TEST_CASE("process spec: an mpirun-style command line is not expanded again", "[process_spec]") {
+  auto js = parse_adhoc({"-n", "1", "-x", "V=$(RANK)", "echo", "$(RANK)", "$$"},
+                        [](const std::string&) { return std::nullopt; });
+  REQUIRE(js);
+  JobSet j = *js;
+  apply_defaults(j);
+  jobset::topology::Cluster cluster;
+  cluster.nodes.push_back(jobset::topology::Node{});
+  cluster.nodes[0].name = "n0";
+  cluster.nodes[0].slots = 1;
+  auto plan = make_plan(j, cluster);
+  REQUIRE(std::holds_alternative<Plan>(plan));
+  ProcessSpecs specs(j, std::get<Plan>(plan), settings());
+  auto p = specs.build(0, 1, 0);
+  CHECK(p.argv == std::vector<std::string>{"echo", "$(RANK)", "$$"});
+  CHECK(env_map(p.env)["V"] == "$(RANK)");
 }

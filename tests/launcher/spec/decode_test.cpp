@@ -46,6 +46,7 @@ spec:
     template:
       spec:
         backoffLimit: 0
+        completions: 1   # upstream: the coordinator's job needs completions
         template:
           spec:
             containers:
@@ -85,6 +86,7 @@ spec:
             - type: DisruptionTarget
         template:
           spec:
+            restartPolicy: Never
             hostNetwork: true
             nodeSelector:
               cloud.google.com/gke-tpu-topology: 2x4
@@ -105,6 +107,7 @@ spec:
 )";
 
 const char* kFullToml = R"(name = "full"
+namespace = "default"
 exclusive_topology = "rack"
 ttl_seconds_after_finished = 60
 
@@ -137,6 +140,7 @@ on_job_failure_message_patterns = ["preempt.*"]
 name = "driver"
 
 [replicated_jobs.template]
+completions = 1
 backoff_limit = 0
 command = ["python3", "driver.py"]
 args = ["--steps", "10"]
@@ -210,7 +214,7 @@ TEST_CASE("decode: Kubernetes-only fields are listed once as ignored", "[decode]
   auto has = [&](const std::string& s) {
     return std::find(ignored.begin(), ignored.end(), s) != ignored.end();
   };
-  CHECK(has("metadata.namespace"));
+  CHECK_FALSE(has("metadata.namespace"));  // read: valueFrom metadata.namespace and job-key use it
   CHECK(has("spec.replicatedJobs[0].template.spec.template.spec.containers[0].image"));
   CHECK(has("spec.replicatedJobs[1].template.spec.template.spec.hostNetwork"));
   CHECK(has(
@@ -229,12 +233,12 @@ TEST_CASE("decode: YAML errors carry the YAML position and path", "[decode]") {
   std::string y = kFullYaml;
   y.replace(y.find("replicas: 3"), 11, "replicas: -3");
   auto l = load_yaml(y);
-  REQUIRE_ERROR_AT(l, "expected an integer from 0 to 2147483647, found '-3'", 51, 15,
+  REQUIRE_ERROR_AT(l, "expected an integer from 0 to 2147483647, found '-3'", 52, 15,
                    "spec.replicatedJobs[1].replicas");
   std::string quoted = kFullYaml;
   quoted.replace(quoted.find("replicas: 3"), 11, "replicas: \"3\"");
   auto q = load_yaml(quoted);
-  REQUIRE_ERROR_AT(q, "found string \"3\"", 51, 15, "spec.replicatedJobs[1].replicas");
+  REQUIRE_ERROR_AT(q, "found string \"3\"", 52, 15, "spec.replicatedJobs[1].replicas");
   std::string target = kFullYaml;
   target.replace(target.find("targetReplicatedJobs: [workers]"), 31,
                  "targetReplicatedJobs: [wrkers]");
@@ -268,7 +272,7 @@ TEST_CASE("decode: a manifest that is not a JobSet is refused", "[decode]") {
   auto toml = load("[server]\nport = 80\n");
   REQUIRE_ERROR_AT(toml, "this is not a JobSet", 1, 1, "");
   auto two = load_yaml(std::string(kFullYaml) + "---\n" + kFullYaml);
-  REQUIRE_ERROR_AT(two, "expected one YAML document, found 2", 94, 1, "");
+  REQUIRE_ERROR_AT(two, "expected one YAML document, found 2", 96, 1, "");
 }
 
 TEST_CASE("decode: Kubernetes quantities", "[decode]") {

@@ -190,7 +190,7 @@ TEST_CASE("validate: startup_policy InOrder excludes depends_on", "[validate]") 
   REQUIRE(load(two_jobs("", "[startup_policy]\nstartup_policy_order = \"InOrder\"\n")).js);
   auto l = load(two_jobs("depends_on = [{ name = \"init\", status = \"Ready\" }]\n",
                          "[startup_policy]\nstartup_policy_order = \"InOrder\"\n"));
-  REQUIRE_ERROR_AT(l, "depends_on cannot be used together with startup_policy InOrder", 9, 1,
+  REQUIRE_ERROR_AT(l, "depends_on cannot be used together with startup_policy.startup_policy_order InOrder", 9, 1,
                    "replicated_jobs[1].depends_on");
 }
 
@@ -249,7 +249,7 @@ TEST_CASE("validate: failure rule actions and reasons must be known", "[validate
   REQUIRE_ERROR_AT(pattern, "expected a regular expression", 12, 36,
                    "failure_policy.rules[0].on_job_failure_message_patterns[0]");
   auto strategy = load(minimal("[failure_policy]\nrestart_strategy = \"Blocking\"\n"));
-  REQUIRE_ERROR_AT(strategy, "expected \"Recreate\" or \"BlockingRecreate\", found \"Blocking\"", 9,
+  REQUIRE_ERROR_AT(strategy, "expected \"Recreate\", \"BlockingRecreate\" or \"InPlaceRestart\", found \"Blocking\"", 9,
                    20, "failure_policy.restart_strategy");
 }
 
