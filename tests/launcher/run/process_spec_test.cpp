@@ -312,6 +312,7 @@ TEST_CASE(
     CHECK(k.rfind("OMPI_", 0) != 0);
   }
   CHECK(env_map(spec.env)["MPI_APPNUM"] == "1");  // a plain index, kept
+}
 
 TEST_CASE("process spec: $(VAR) is expanded as Kubernetes does ($$ escapes, unknown names stay)",
           "[process_spec][fidelity]") {
