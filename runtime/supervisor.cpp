@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <ctime>
 #include <set>
 
 #include "runtime/line_splitter.hpp"
@@ -22,8 +23,17 @@ namespace {
 constexpr size_t kReadSize = size_t{64} * 1024;
 constexpr int kLingerMs = 100;
 // A partial line (no newline yet: a progress bar, a prompt) is sent when
-// the program has left it that long.
+// the program has added nothing to it for kPartialMs, or has kept it
+// growing for kPartialMaxMs: a program writing at full speed is not cut
+// between its reads, a stalled or slowly drawn line still shows.
 constexpr int kPartialMs = 40;
+constexpr int kPartialMaxMs = 250;
+
+int64_t now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 void arm(event* ev, int ms) {
   timeval tv = ms_to_timeval(ms);
@@ -39,6 +49,7 @@ struct Supervisor::Pipe {
   int fd = -1;
   event* ev = nullptr;
   event* partial_ev = nullptr;  // sends a partial line left waiting
+  int64_t partial_since = -1;   // when the partial line began (ms), -1: none
   bool parked = false;
   LineSplitter split;
 
@@ -263,8 +274,13 @@ void Supervisor::read_pipe(Pipe* pipe) {
     std::string ready = pipe->split.feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
     if (!ready.empty()) send_output(pipe->proc, pipe->stream, std::move(ready));
     if (pipe->split.pending() > 0) {
+      const int64_t now = now_ms();
+      if (pipe->partial_since < 0) pipe->partial_since = now;
       if (!pipe->partial_ev) pipe->partial_ev = evtimer_new(base_, on_partial, pipe);
-      if (!evtimer_pending(pipe->partial_ev, nullptr)) arm(pipe->partial_ev, kPartialMs);
+      const int64_t due = std::min(now + kPartialMs, pipe->partial_since + kPartialMaxMs);
+      arm(pipe->partial_ev, static_cast<int>(std::max<int64_t>(due - now, 0)));
+    } else {
+      pipe->partial_since = -1;
     }
   } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
     close_pipe(pipe);
@@ -324,6 +340,7 @@ void Supervisor::reap() {
 void Supervisor::on_partial(evutil_socket_t, short, void* arg) {
   auto* pipe = static_cast<Pipe*>(arg);
   if (!pipe->open() || pipe->split.pending() == 0) return;
+  pipe->partial_since = -1;
   pipe->sup->send_output(pipe->proc, pipe->stream, pipe->split.finish());
 }
 
