@@ -20,6 +20,8 @@ const std::map<std::string, std::string>& pod_keys() {
       {"jobset.sigs.k8s.io/job-index", "JOB_INDEX"},
       {"jobset.sigs.k8s.io/job-global-index", "JOB_GLOBAL_INDEX"},
       {"jobset.sigs.k8s.io/restart-attempt", "JOBSET_RESTART_ATTEMPT"},
+      // KEP-262's per-job restart count (RestartJob rules).
+      {"jobset.sigs.k8s.io/job-restart-attempt", "JOBSET_JOB_RESTART_ATTEMPT"},
       {"jobset.sigs.k8s.io/group-name", "JOBSET_GROUP_NAME"},
       {"jobset.sigs.k8s.io/group-replicas", "JOBSET_GROUP_REPLICAS"},
       {"jobset.sigs.k8s.io/job-group-index", "JOBSET_JOB_GROUP_INDEX"},

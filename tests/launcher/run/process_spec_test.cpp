@@ -348,7 +348,8 @@ TEST_CASE("process spec: env values see jobset's variables and earlier entries; 
       "NODE = { field_ref = \"spec.nodeName\" }, NS = { field_ref = \"metadata.namespace\" }, "
       "KEY = { field_ref = \"metadata.labels['jobset.sigs.k8s.io/job-key']\" }, "
       "JOB = { field_ref = \"metadata.labels['batch.kubernetes.io/job-name']\" }, "
-      "COORD = { field_ref = \"metadata.labels['jobset.sigs.k8s.io/coordinator']\" } }\n");
+      "COORD = { field_ref = \"metadata.labels['jobset.sigs.k8s.io/coordinator']\" }, "
+      "JR = { field_ref = \"metadata.annotations['jobset.sigs.k8s.io/job-restart-attempt']\" } }\n");
   SpecSettings s = settings();
   s.node_addresses = {"127.0.0.2", "127.0.0.3"};
   ProcessSpecs specs(f.js, f.plan, s);
@@ -364,6 +365,8 @@ TEST_CASE("process spec: env values see jobset's variables and earlier entries; 
   // sha1("team/pt-workers-1"), as upstream's jobHashKey.
   CHECK(env["KEY"] == "84bcb0e45a1d29a0499f182c09ac51863cfe0744");
   CHECK(env.count("COORD") == 0);  // no coordinator: unset, never ""
+  CHECK(env["JR"] == "0");
+  CHECK(env_map(specs.build(3, 2, 0, 2).env)["JR"] == "2");  // after two RestartJob restarts
   CHECK(p.argv == std::vector<std::string>{"run", "--node_rank=1", "$(NODE_RANK)", "l",
                                            "--peer=pt-workers-1-1", "$(NOPE)"});
   // Without node addresses status.podIP stays unset.
