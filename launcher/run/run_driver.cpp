@@ -254,7 +254,8 @@ bool RunDriver::move_off_lost_nodes(const std::vector<SpawnAction>& spawns) {
     const std::string& to = plan_.cluster.nodes[m.to].name;
     store_.move(name, to, names_.address_of(m.rank));
     record(EventRecord{io_.loop.wall(), "process_moved", name,
-                       "from lost node " + plan_.cluster.nodes[m.from].name + " to " + to, attempt});
+                       "from lost node " + plan_.cluster.nodes[m.from].name + " to " + to, attempt,
+                       std::nullopt});
     if (!o_.quiet)
       io_.err << "jobset: " << name << " moves from lost node " << plan_.cluster.nodes[m.from].name
               << " to " << to << "\n";
