@@ -237,7 +237,7 @@ TEST_CASE("node sources: two sources at once are refused", "[node_sources]") {
 }
 
 TEST_CASE("node sources: a node runs here when labelled local=true, 1 or yes", "[node_sources]") {
-  jobset::topology::Node node{"n1"};
+  jobset::topology::Node node{"n1", 1, 0, 0, {}};
   CHECK_FALSE(jobset::topology::is_local(node));
   for (const std::string yes : {"true", "1", "yes"}) {
     node.labels["local"] = yes;

@@ -49,7 +49,7 @@ JobSet workers(int replicas, int parallelism, const std::string& top = "",
 
 Cluster nodes(const std::vector<std::pair<std::string, int64_t>>& name_slots) {
   Cluster c;
-  for (const auto& [name, slots] : name_slots) c.nodes.push_back(Node{name, slots});
+  for (const auto& [name, slots] : name_slots) c.nodes.push_back(Node{name, slots, 0, 0, {}});
   return c;
 }
 
@@ -60,7 +60,7 @@ Cluster modelled(int count, int64_t slots, const std::string& model) {
   REQUIRE(t.ok());
   c.topologies.push_back(*t);
   for (int i = 1; i <= count; ++i) {
-    c.nodes.push_back(Node{"n" + std::to_string(i), slots});
+    c.nodes.push_back(Node{"n" + std::to_string(i), slots, 0, 0, {}});
     c.nodes.back().topology = 0;
   }
   return c;

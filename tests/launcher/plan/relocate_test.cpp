@@ -36,7 +36,7 @@ JobSet workers(int replicas, int parallelism, const std::string& top = "", const
 
 Cluster nodes(const std::vector<std::pair<std::string, int64_t>>& name_slots) {
   Cluster c;
-  for (const auto& [name, slots] : name_slots) c.nodes.push_back(Node{name, slots});
+  for (const auto& [name, slots] : name_slots) c.nodes.push_back(Node{name, slots, 0, 0, {}});
   return c;
 }
 

@@ -169,7 +169,7 @@ struct Run {
   // Every instance spawned so far on both nodes ends by `signo`; then the daemons exit.
   void all_killed(int signo) {
     for (const std::string node : {"n0", "n1"})
-      for (const auto& s : spawned(node)) driver->exited(rt::Exited{s.launch, 0, signo});
+      for (const auto& s : spawned(node)) driver->exited(rt::Exited{s.launch, 0, signo, ""});
     starter.alive = 0;
     driver->signal(SIGCHLD);
   }
@@ -178,7 +178,7 @@ struct Run {
     auto specs = spawned(node);
     for (size_t i = from; i < specs.size(); ++i) driver->started(rt::Started{specs[i].launch, 100});
     for (size_t i = from; i < specs.size(); ++i)
-      driver->exited(rt::Exited{specs[i].launch, code, 0});
+      driver->exited(rt::Exited{specs[i].launch, code, 0, ""});
   }
 };
 
@@ -268,7 +268,7 @@ TEST_CASE(
   r.start_all();
   auto n0 = r.spawned("n0");
   r.all_started();
-  r.driver->exited(rt::Exited{n0[0].launch, 3, 0});
+  r.driver->exited(rt::Exited{n0[0].launch, 3, 0, ""});
   auto kills = r.messages<rt::Kill>("n1");
   REQUIRE(kills.size() == 1);
   CHECK(kills[0].launches.size() == 2);
@@ -290,7 +290,7 @@ TEST_CASE(
   CHECK(r.terminal.find("restarting every process") != std::string::npos);
   // The old instances' ends do not count against the new attempt.
   for (const auto& s : std::vector<rt::ProcessSpec>(again.begin(), again.begin() + 2))
-    r.driver->exited(rt::Exited{s.launch, 0, SIGTERM});
+    r.driver->exited(rt::Exited{s.launch, 0, SIGTERM, ""});
   CHECK(r.messages<rt::Kill>("n1").size() == 1);
   CHECK_FALSE(r.loop.stopped);
 }
@@ -306,7 +306,7 @@ TEST_CASE(
   // The survivors are stopped; once they are gone the run ends as failed.
   REQUIRE(r.messages<rt::Kill>("n0").size() == 1);
   CHECK(r.messages<rt::Kill>("n1").empty());  // nothing is sent to a lost node
-  for (const auto& s : r.spawned("n0")) r.driver->exited(rt::Exited{s.launch, 0, SIGTERM});
+  for (const auto& s : r.spawned("n0")) r.driver->exited(rt::Exited{s.launch, 0, SIGTERM, ""});
   r.starter.alive = 0;
   r.driver->signal(SIGCHLD);
   CHECK(r.driver->finish() == 137);
@@ -428,11 +428,11 @@ TEST_CASE(
   r.all_started();
   CHECK(r.terminal.find("w: 4 running, 0 done, 0 failed") != std::string::npos);
   auto n1 = r.spawned("n1");
-  r.driver->exited(rt::Exited{n1[0].launch, 2, 0});  // fails the job: every process restarts
+  r.driver->exited(rt::Exited{n1[0].launch, 2, 0, ""});  // fails the job: every process restarts
   for (const std::string node : {"n0", "n1"})
     for (const auto& s : r.spawned(node))
       if (s.launch != n1[0].launch && env_of(s, "JOBSET_RESTART_ATTEMPT") == "0")
-        r.driver->exited(rt::Exited{s.launch, 0, SIGTERM});
+        r.driver->exited(rt::Exited{s.launch, 0, SIGTERM, ""});
   std::string events = r.events.str();
   size_t stopped = 0;
   for (size_t p = events.find("stopped by jobset for a restart"); p != std::string::npos;
