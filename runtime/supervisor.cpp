@@ -135,7 +135,7 @@ void Supervisor::spawn(const ProcessSpec& spec, int keep_fd) {
   p->pid = child->pid;
   for (const auto& [name, value] : spec.env)
     if (name == "JOBSET_RDZV" || name == "JOBSET_HOSTNAME" || name == "JOBSET_RESTART_ATTEMPT")
-      p->marks.push_back(name + "=" + value);
+      p->marks.push_back(std::string(name).append("=").append(value));
   if (p->marks.size() != 3) p->marks.clear();  // not a run's process: nothing to recognise
   p->status_fd = child->status_fd;
   if (p->status_fd >= 0) {
