@@ -239,6 +239,7 @@ int cmd_run(const Input& in, const NodeSource& ns, const MapFlags& map, const Ru
     return kExitBadInput;
   }
   if (flags.timeout > 0) options.timeout = flags.timeout;
+  options.adhoc = !in.adhoc.empty();
   if (flags.max_restarts >= 0) options.max_restarts = flags.max_restarts;
   auto cluster = resolve_nodes(ns, count_processes(js));
   if (!cluster) {

@@ -340,7 +340,7 @@ void Controller::on_process_failure(int32_t rank, int exit_code, const std::stri
   if (action == PodFailureAction::kFailJob || action == PodFailureAction::kFailIndex) {
     fail_job(j, "PodFailurePolicy",
              what + " matching FailJob rule at index " + std::to_string(rule_index), exit_code,
-             now);
+             now, rank);
   } else if (action == PodFailureAction::kIgnore) {
     event(now, "process_failure_ignored", ex_.processes[rank].name, what);
     spawn(rank, now);
@@ -348,7 +348,7 @@ void Controller::on_process_failure(int32_t rank, int exit_code, const std::stri
   } else if (++job.failures > t.backoff_limit) {
     fail_job(j, "BackoffLimitExceeded",
              std::string(kBackoffMessage) + " (" + std::to_string(t.backoff_limit) + "): " + what,
-             exit_code, now);
+             exit_code, now, rank);
   } else {
     event(now, "process_retry", ex_.processes[rank].name,
           what + "; retry " + std::to_string(job.failures) + " of " +
@@ -365,14 +365,15 @@ void Controller::mpi_failed(int32_t rank, int exit_code, const std::string& what
   size_t j = job_of(rank);
   transition(rank, ProcState::kFailed);
   if (jobs_[j].state != Job::State::kActive || outcome_) return;
-  fail_job(j, "MPIFailure", what, exit_code, now);
+  fail_job(j, "MPIFailure", what, exit_code, now, rank);
   handle_failed_jobs(now);
 }
 
 void Controller::fail_job(size_t j, const std::string& reason, const std::string& message,
-                          int exit_code, double now) {
+                          int exit_code, double now, int32_t rank) {
   Job& job = jobs_[j];
   job.state = Job::State::kFailed;
+  job.failed_rank = rank;
   job.reason = reason;
   job.message = message;
   job.failed_at = now;
@@ -419,7 +420,7 @@ void Controller::handle_failed_jobs(double now) {
   const std::string failed =
       "job " + job_name + " failed (" + first->reason + "): " + first->message;
   if (!js_.failure_policy) {
-    decide(Outcome{false, "FailedJobs", failed, first->exit_code}, now);
+    decide(Outcome{false, "FailedJobs", failed, first->exit_code, first->failed_rank}, now);
     return;
   }
   FailureAction action = FailureAction::kRestartJobSet;
@@ -446,13 +447,14 @@ void Controller::handle_failed_jobs(double now) {
   bool counts = action == FailureAction::kRestartJobSet || action == FailureAction::kRestartJob;
   if (action == FailureAction::kFailJobSet) {
     decide(Outcome{false, "FailJobSetFailurePolicyAction",
-                   failed + " (failure policy rule " + rule_name + ": FailJobSet)", first->exit_code},
+                   failed + " (failure policy rule " + rule_name + ": FailJobSet)", first->exit_code,
+                   first->failed_rank},
            now);
   } else if (counts && restarts_counted_ >= max_restarts()) {
     decide(
         Outcome{false, "ReachedMaxRestarts",
                 failed + "; no restart left (max_restarts " + std::to_string(max_restarts()) + ")",
-                first->exit_code},
+                first->exit_code, first->failed_rank},
         now);
   } else if (action == FailureAction::kRestartJob ||
              action == FailureAction::kRestartJobAndIgnoreMaxRestarts) {

@@ -91,6 +91,7 @@ struct Outcome {
                // Timeout, Stuck, NodeLost, OutputError, OutputClosed
   std::string message;  // the last line jobset prints
   int exit_code = 0;
+  int32_t rank = -1;  // the process whose failure decided it, when one did
 };
 
 struct ControllerOptions {
@@ -150,6 +151,7 @@ class Controller {
     double failed_at = 0;
     int exit_code = 1;  // of the process failure that failed it
     int restarts = 0;   // RestartJob restarts in this JobSet attempt
+    int32_t failed_rank = -1;  // the process whose failure failed it
   };
 
   void start_eligible(double now);
@@ -161,7 +163,7 @@ class Controller {
   void on_process_failure(int32_t rank, int exit_code, const std::string& what, double now,
                           bool disrupted = false);
   void fail_job(size_t job, const std::string& reason, const std::string& message, int exit_code,
-                double now);
+                double now, int32_t rank = -1);
   void handle_failed_jobs(double now);
   void restart_jobset(bool counts, const std::string& why, double now);
   void restart_job(size_t job, bool counts, const std::string& why, double now);

@@ -29,6 +29,7 @@ struct RunOptions {
   bool quiet = false;
   bool verbose = false;
   bool report_bindings = false;  // --report-bindings
+  bool adhoc = false;            // an mpirun-style `-n N CMD` run: failures said the mpirun way
   MpiWireup mpi = MpiWireup::kAll;  // --mpi
   int grace_ms = 3000;           // TERM -> KILL when stopping processes
   // The address this machine's processes are reached at (--address-from,

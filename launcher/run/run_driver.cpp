@@ -363,7 +363,7 @@ void RunDriver::record(const EventRecord& e) {
   std::string text;
   if (e.kind == "process_retry" || e.kind == "process_failure_ignored")
     text = e.subject + ": " + e.detail;
-  else if (e.kind == "job_failed")
+  else if (e.kind == "job_failed" && (!o_.adhoc || o_.verbose))  // -n runs: the last line says it
     text = "job " + e.subject + " failed: " + e.detail;
   else if (e.kind == "failure_policy")
     text = "failure policy for job " + e.subject + ": " + e.detail;
@@ -480,6 +480,16 @@ int RunDriver::finish() {
                 << "\n"
                 << std::flush;
   JobSetStatus st = controller_.status();
+  if (o_.adhoc && !o.success && o.rank >= 0 && st.restarts == 0) {
+    // The mpirun way: which rank, where, and how it ended.
+    io_.err << "jobset: failed: rank " << o.rank << " (" << plan_.expansion.processes[o.rank].name << " on "
+            << plan_.cluster.nodes[plan_.slots[o.rank].node].name << ") "
+            << (o.exit_code > 128 ? "was killed by signal " + std::to_string(o.exit_code - 128)
+                                  : "exited with code " + std::to_string(o.exit_code))
+            << "; every other process was stopped (" << o.reason << ")\n"
+            << std::flush;
+    return o.exit_code;
+  }
   io_.err << ("jobset: " + std::string(o.success ? "completed" : "failed") + " (" + o.reason +
               ", restarts " + std::to_string(st.restarts) + "): " + o.message + "\n")
           << std::flush;

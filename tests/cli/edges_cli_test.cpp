@@ -132,3 +132,18 @@ TEST_CASE("cli: --bind-to core binds inside the CPU set jobset is given, and say
                                  ", the CPU set jobset may use); its 2 processes need 2") !=
         std::string::npos);
 }
+
+TEST_CASE("cli: a failing rank of an mpirun-style run is reported the mpirun way, in one line",
+          "[cli]") {
+  Run r = jobset("run -n 4 sh -c '[ $RANK = 2 ] && exit 5; exec sleep 30'");
+  CHECK(r.code == 5);
+  CHECK(r.err == "jobset: failed: rank 2 (job-sh-0-2 on " + r.err.substr(r.err.find(" on ") + 4, r.err.find(") ") - r.err.find(" on ") - 4) +
+                     ") exited with code 5; every other process was stopped (FailedJobs)\n");
+  CHECK(r.err.find("backoff limit") == std::string::npos);  // no Kubernetes wording
+  // A JobSet file keeps the JobSet's words.
+  Run file = sh("(d=$(mktemp -d) && printf 'name = \"f\"\\n[[replicated_jobs]]\\nname = \"w\"\\n"
+                "[replicated_jobs.template]\\ncommand = [\"false\"]\\n' > $d/f.toml && '" +
+                std::string(JOBSET_BUILDDIR) + "/launcher/jobset' run $d/f.toml; s=$?; rm -r $d; exit $s)");
+  CHECK(file.code == 1);
+  CHECK(file.last_err_line().rfind("jobset: failed (FailedJobs, restarts 0): job f-w-0 failed", 0) == 0);
+}
