@@ -67,7 +67,7 @@ Result<std::string> pick_address(const std::vector<Interface>& interfaces, const
   const std::string bits = spec.substr(slash + 1);
   char* end = nullptr;
   const long prefix = bits.empty() ? -1 : std::strtol(bits.c_str(), &end, 10);
-  if (!net || prefix < 0 || *end != '\0' || prefix > net->len * 8)
+  if (!net || prefix < 0 || *end != '\0' || prefix > static_cast<long>(net->len) * 8)
     return Error(where + "expected an interface name or an address block such as 10.0.0.0/8 or "
                          "fd00::/8");
   for (const Interface& i : interfaces) {

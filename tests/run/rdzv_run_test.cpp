@@ -2,7 +2,7 @@
 // processes of simulated nodes, the launcher's store, `jobset rdzv`.
 #include <catch2/catch.hpp>
 
-#include "run/run_util.hpp"
+#include "tests/run/run_util.hpp"
 
 namespace {
 
