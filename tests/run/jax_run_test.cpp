@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
-#include "run/run_util.hpp"
+#include "tests/run/run_util.hpp"
 #include "tests/skip.hpp"
 
 namespace {

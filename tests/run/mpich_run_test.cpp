@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "run/run_util.hpp"
+#include "tests/run/run_util.hpp"
 #include "skip.hpp"
 
 namespace {

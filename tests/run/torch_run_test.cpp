@@ -12,7 +12,7 @@
 #include <map>
 #include <regex>
 
-#include "run/run_util.hpp"
+#include "tests/run/run_util.hpp"
 #include "tests/skip.hpp"
 
 namespace {
