@@ -159,6 +159,19 @@ void RdzvEndpoint::accept(int fd) {
   clients_[c->id] = std::move(c);
 }
 
+// Straight to the socket when nothing is queued (the common case: a
+// reply the client waits for), saving the event loop's two epoll changes
+// and a turn per reply; whatever the socket does not take is queued.
+void RdzvEndpoint::write_to(Client& c, std::string_view bytes) {
+  evbuffer* out = bufferevent_get_output(c.bev);
+  if (evbuffer_get_length(out) == 0) {
+    ssize_t n = ::send(bufferevent_getfd(c.bev), bytes.data(), bytes.size(),
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  if (!bytes.empty()) bufferevent_write(c.bev, bytes.data(), bytes.size());
+}
+
 void RdzvEndpoint::on_read(bufferevent*, void* arg) {
   auto* c = static_cast<Client*>(arg);
   c->endpoint->read_from(*c);
@@ -187,7 +200,7 @@ void RdzvEndpoint::read_from(Client& c) {
   for (rdzv::Action& a : c.session.feed(bytes)) {
     switch (a.kind) {
       case rdzv::Action::Kind::kReply:
-        bufferevent_write(c.bev, a.text.data(), a.text.size());
+        write_to(c, a.text);
         break;
       case rdzv::Action::Kind::kForward:
         send_(RdzvRequest{id, rdzv::encode_request(a.request)});
@@ -255,7 +268,7 @@ void RdzvEndpoint::reply(const RdzvReply& r) {
   auto it = clients_.find(r.client);
   if (it == clients_.end()) return;
   Client& c = *it->second;
-  bufferevent_write(c.bev, r.line.data(), r.line.size());
+  write_to(c, r.line);
   c.session.answered(r.id);
   if (evbuffer_get_length(bufferevent_get_output(c.bev)) > kMaxQueuedReplies)
     drop(r.client, "it does not read its replies (more than 4 MiB queued)");

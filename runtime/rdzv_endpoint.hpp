@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "runtime/messages.hpp"
@@ -83,6 +84,7 @@ class RdzvEndpoint {
   static void on_resume_timer(evutil_socket_t, short, void* arg);
   void accept(int fd);
   void read_from(Client& c);
+  void write_to(Client& c, std::string_view bytes);
   bool park(Client& c);  // true when reading has to wait for the link
   void drop(uint64_t id, const std::string& why);
 
