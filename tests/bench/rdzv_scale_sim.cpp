@@ -14,7 +14,8 @@
 // the same Store fed one member per node (or per aggregator): the store
 // and the frames are what they would be.
 //
-//   rdzv_scale_sim [VALUE_BYTES]   (0: a plain barrier; else an allgather)
+//   rdzv_scale_sim [VALUE_BYTES [NODES...]]   (0: a plain barrier; else an
+//   allgather of values of VALUE_BYTES; NODES default 64 256 1000 2500 10000)
 #include <time.h>
 
 #include <cstdio>
@@ -119,7 +120,10 @@ int main(int argc, char** argv) {
               value);
   std::printf("%-14s %7s %9s %9s %11s %11s %9s %10s\n", "design", "nodes", "members", "messages",
               "MB in", "MB out", "CPU ms", "ns/message");
-  for (size_t nodes : {64, 256, 1000, 2500, 10000}) {
+  std::vector<size_t> sizes = {64, 256, 1000, 2500, 10000};
+  if (argc > 2) sizes.clear();
+  for (int i = 2; i < argc; ++i) sizes.push_back(std::strtoul(argv[i], nullptr, 10));
+  for (size_t nodes : sizes) {
     // With values, star replies carry every value to every process:
     // quadratic bytes; past 1,000 nodes that is beyond this machine's memory.
     if (value == 0 || nodes <= 1000) row("star", nodes, barrier(nodes * per_node, nodes, value));
