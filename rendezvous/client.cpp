@@ -177,8 +177,8 @@ Answer<uint64_t> Client::send(json request, int64_t timeout_ms) {
   auto sent = socket_.send_line(line, now + std::chrono::milliseconds(options_.margin_ms));
   if (!sent) return lose_connection(sent.failure());  // maybe half a line went out
   waiting_[id] = timeout_ms == kNoDeadline
-                    ? Clock::time_point::max()
-                    : now + std::chrono::milliseconds(timeout_ms + options_.margin_ms);
+                     ? Clock::time_point::max()
+                     : now + std::chrono::milliseconds(timeout_ms + options_.margin_ms);
   return id;
 }
 

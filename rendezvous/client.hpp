@@ -9,9 +9,9 @@
 // Every wait is bounded but one: a request with timeout_ms waits at most
 // timeout_ms plus Options::margin_ms for its reply (kTimeout after that;
 // the connection stays usable); a barrier with timeout_ms 0 waits as long
-// as the barrier takes, as PROTOCOL.md promises (kNoDeadline to send()). A reply with id null (the daemon refusing
-// the connection: too_large, limit) or a broken connection fails this and
-// every later call of the client, with the same reason.
+// as the barrier takes, as PROTOCOL.md promises (kNoDeadline to send()). A reply with id null (the
+// daemon refusing the connection: too_large, limit) or a broken connection fails this and every
+// later call of the client, with the same reason.
 //
 // The C ABI (include/jobset/rdzv.h, rdzv_c.cpp) and `jobset rdzv` are
 // built on this class. Not thread-safe: one Client per thread.

@@ -275,7 +275,9 @@ std::string encode_request(const Request& q) {
   return dump(j) + "\n";
 }
 
-std::string ok_reply(uint64_t id, const json& extra) { return ok_reply_with(id, reply_body(extra)); }
+std::string ok_reply(uint64_t id, const json& extra) {
+  return ok_reply_with(id, reply_body(extra));
+}
 
 // Written by hand so that "id" and "ok" come first, as a reader expects.
 std::string reply_body(const json& extra) {

@@ -50,8 +50,8 @@ std::vector<uint64_t> Waiters::expired(int64_t now_ms) const {
 
 std::vector<uint64_t> Waiters::from(const Origin& origin) const {
   std::vector<uint64_t> handles;
-  for (auto it = by_origin_.lower_bound({origin, 0});
-       it != by_origin_.end() && it->first == origin; ++it)
+  for (auto it = by_origin_.lower_bound({origin, 0}); it != by_origin_.end() && it->first == origin;
+       ++it)
     handles.push_back(it->second);
   return handles;
 }

@@ -256,8 +256,8 @@ void DaemonListener::step(Pending* p) {
       // A recorded handshake replayed: its Auth could never match the fresh
       // challenge, but it is refused before the launcher answers anything.
       if (!seen_nonces_.insert(hello->nonce).second)
-        return reject(p, "replayed handshake (node '" + hello->node +
-                             "' sent a nonce that was used before)");
+        return reject(
+            p, "replayed handshake (node '" + hello->node + "' sent a nonce that was used before)");
       seen_order_.push_back(hello->nonce);
       if (seen_order_.size() > kMaxSeenNonces) {
         seen_nonces_.erase(seen_order_.front());

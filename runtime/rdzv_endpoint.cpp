@@ -38,9 +38,8 @@ std::string tmp_dir() {
 // without a lock file is left alone (it may be being made right now, or
 // belong to an older daemon still running).
 bool is_stale(const std::string& dir) {
-  struct stat st{};
-  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-    return false;
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return false;
   int fd = open((dir + "/" + kLockName).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
   bool free = flock(fd, LOCK_EX | LOCK_NB) == 0;
@@ -87,8 +86,8 @@ Result<std::unique_ptr<RdzvEndpoint>> RdzvEndpoint::create(event_base* base, Sen
   std::string pattern = tmp_dir() + "/" + kPrefix + "XXXXXX";
   if (!mkdtemp(pattern.data()))  // mode 0700
     return Error("cannot make a directory " + pattern + ": " + strerror(errno));
-  std::unique_ptr<RdzvEndpoint> e(new RdzvEndpoint(base, std::move(send), std::move(say),
-                                                   std::move(congested), pattern));
+  std::unique_ptr<RdzvEndpoint> e(
+      new RdzvEndpoint(base, std::move(send), std::move(say), std::move(congested), pattern));
   // The lock is taken under another name and then renamed, so that no
   // other daemon ever sees the lock file unlocked.
   std::string taking = e->dir_ + "/lock.new";
@@ -104,8 +103,7 @@ Result<std::unique_ptr<RdzvEndpoint>> RdzvEndpoint::create(event_base* base, Sen
   e->listener_ = evconnlistener_new_bind(
       base, on_accept, e.get(), LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
       reinterpret_cast<sockaddr*>(&sa), static_cast<int>(sizeof sa));
-  if (!e->listener_)
-    return Error("cannot listen on " + e->socket_ + ": " + strerror(errno));
+  if (!e->listener_) return Error("cannot listen on " + e->socket_ + ": " + strerror(errno));
   e->resume_timer_ = evtimer_new(base, on_resume_timer, e.get());
   return e;
 }
@@ -165,8 +163,8 @@ void RdzvEndpoint::accept(int fd) {
 void RdzvEndpoint::write_to(Client& c, std::string_view bytes) {
   evbuffer* out = bufferevent_get_output(c.bev);
   if (evbuffer_get_length(out) == 0) {
-    ssize_t n = ::send(bufferevent_getfd(c.bev), bytes.data(), bytes.size(),
-                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n =
+        ::send(bufferevent_getfd(c.bev), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) bytes.remove_prefix(static_cast<size_t>(n));
   }
   if (!bytes.empty()) bufferevent_write(c.bev, bytes.data(), bytes.size());

@@ -41,9 +41,9 @@ namespace jobset::runtime {
 
 class RdzvEndpoint {
  public:
-  using Send = std::function<void(const Message&)>;    // to the launcher
+  using Send = std::function<void(const Message&)>;     // to the launcher
   using Say = std::function<void(const std::string&)>;  // one line to the daemon's log
-  using Congested = std::function<bool()>;               // the launcher link is backed up
+  using Congested = std::function<bool()>;              // the launcher link is backed up
 
   // Bytes a client may leave unread before it is cut off.
   static constexpr size_t kMaxQueuedReplies = size_t{4} << 20;

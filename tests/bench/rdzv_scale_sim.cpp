@@ -54,8 +54,8 @@ Figures barrier(size_t members, size_t nodes, size_t value_bytes) {
   ms.reserve(members);
   for (size_t i = 0; i < members; ++i) {
     std::string name = "sim-w-0-" + std::to_string(i);
-    ms.push_back(rdzv::Member{name, name + ".sim", "w", 0, "n" + std::to_string(i % nodes),
-                              "10.0.0.1", {}});
+    ms.push_back(
+        rdzv::Member{name, name + ".sim", "w", 0, "n" + std::to_string(i % nodes), "10.0.0.1", {}});
   }
   rdzv::Store store("sim", [&](const rdzv::Origin& to, std::string line) {
     uint64_t id = rdzv::reply_id(line).value_or(0);

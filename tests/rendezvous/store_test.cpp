@@ -402,15 +402,17 @@ TEST_CASE(
   std::vector<Member> ms;
   for (int i = 0; i < 4096; ++i) {
     std::string name = "big-w-0-" + std::to_string(i);
-    ms.push_back(Member{name, name + ".big", "w", 0, "n" + std::to_string(i / 64), "127.0.0.1", {}});
+    ms.push_back(
+        Member{name, name + ".big", "w", 0, "n" + std::to_string(i / 64), "127.0.0.1", {}});
   }
   store.begin_attempt(0, ms);
   auto origin = [](int i) { return Origin{i / 64, static_cast<uint64_t>(i % 64) + 1}; };
   auto request = [](const std::string& line) { return *parse_request(line); };
   for (int i = 0; i < 4096; ++i)
-    store.handle(origin(i), request(R"({"id":1,"op":"hello","version":1,"name":"big-w-0-)" +
-                                    std::to_string(i) + "\"}"),
-                 0);
+    store.handle(
+        origin(i),
+        request(R"({"id":1,"op":"hello","version":1,"name":"big-w-0-)" + std::to_string(i) + "\"}"),
+        0);
   lines.clear();
   auto enter = [&](int i, int timeout) {
     store.handle(origin(i),

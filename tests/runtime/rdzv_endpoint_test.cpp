@@ -3,6 +3,8 @@
 // backpressure towards the launcher link, and the removal of directories
 // that SIGKILLed daemons left behind. The launcher is played by the test:
 // it records what the endpoint forwards and answers from the loop.
+#include "runtime/rdzv_endpoint.hpp"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,7 +14,6 @@
 #include <filesystem>
 
 #include "rendezvous/protocol.hpp"
-#include "runtime/rdzv_endpoint.hpp"
 #include "tests/runtime/harness.hpp"
 
 using namespace jobset::runtime;
@@ -137,8 +138,8 @@ const std::string kHello = R"({"id":1,"op":"hello","version":1,"name":""})"
                            "\n";
 
 std::string put_line(uint64_t id, const std::string& key) {
-  return R"({"id":)" + std::to_string(id) + R"(,"op":"put","key":")" + key +
-         R"(","value":"v"})" + "\n";
+  return R"({"id":)" + std::to_string(id) + R"(,"op":"put","key":")" + key + R"(","value":"v"})" +
+         "\n";
 }
 
 }  // namespace
@@ -154,7 +155,7 @@ TEST_CASE(
     JOBSET_SKIP("needs /usr/bin/python3 for the other uid's client (Debian package python3)");
   Fixture f;
   REQUIRE(chmod(f.tmp.dir().c_str(), 0755) == 0);  // only the endpoint's own directory is closed
-  struct stat st{};
+  struct stat st {};
   REQUIRE(stat(f.ep->directory().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
   // The client: connect, say hello and put, print what happened.
@@ -201,7 +202,8 @@ except OSError as e:
   // The run's own user still gets in.
   UnixClient mine(f.ep->socket_path());
   mine.send_all(f, kHello);
-  REQUIRE(f.until([&] { return mine.poll() && mine.got().find("\"ok\":true") != std::string::npos; }));
+  REQUIRE(
+      f.until([&] { return mine.poll() && mine.got().find("\"ok\":true") != std::string::npos; }));
 }
 
 TEST_CASE(
@@ -255,7 +257,8 @@ TEST_CASE(
     UnixClient deaf(f.ep->socket_path());
     deaf.send_all(f, kHello);
     std::string requests;
-    for (int i = 2; i < 200; ++i) requests += R"({"id":)" + std::to_string(i) + R"(,"op":"hosts"})" + "\n";
+    for (int i = 2; i < 200; ++i)
+      requests += R"({"id":)" + std::to_string(i) + R"(,"op":"hosts"})" + "\n";
     size_t sent = 0;
     // Never read by `deaf`: only the endpoint's log tells it was cut off.
     REQUIRE(f.until(
@@ -281,7 +284,8 @@ TEST_CASE(
   CHECK(f.ep->clients() == 1);
   f.reply_extra.clear();
   other.send_all(f, put_line(5, "after-flood"));
-  REQUIRE(f.until([&] { return other.poll() && other.got().find("\"id\":5") != std::string::npos; }));
+  REQUIRE(
+      f.until([&] { return other.poll() && other.got().find("\"id\":5") != std::string::npos; }));
 }
 
 TEST_CASE(
@@ -294,7 +298,8 @@ TEST_CASE(
   REQUIRE(f.until([&] { return f.forwarded.size() == 1; }));
   f.answer = false;  // the launcher holds every request (waiting gets, say)
   std::string lines;
-  for (int i = 2; i < 400; ++i) lines += put_line(static_cast<uint64_t>(i), "k" + std::to_string(i));
+  for (int i = 2; i < 400; ++i)
+    lines += put_line(static_cast<uint64_t>(i), "k" + std::to_string(i));
   c.send_all(f, lines);
   REQUIRE(f.until([&] { return c.closed(); }));
   CHECK_THAT(c.got(), Catch::Contains("\"error\":\"limit\""));
@@ -347,7 +352,8 @@ TEST_CASE(
   if (pid == 0) {  // a daemon in miniature: an endpoint, then it waits to be killed
     close(pipefd[0]);
     event_base* base = event_base_new();
-    auto e = RdzvEndpoint::create(base, [](const Message&) {}, [](const std::string&) {});
+    auto e = RdzvEndpoint::create(
+        base, [](const Message&) {}, [](const std::string&) {});
     std::string dir = e.ok() ? (*e)->directory() : "";
     dir += "\n";
     (void)!write(pipefd[1], dir.data(), dir.size());
@@ -363,7 +369,8 @@ TEST_CASE(
   std::vector<std::string> log;
   auto say = [&](const std::string& s) { log.push_back(s); };
   {  // while it lives, its directory stays
-    auto e = RdzvEndpoint::create(loop.base(), [](const Message&) {}, say);
+    auto e = RdzvEndpoint::create(
+        loop.base(), [](const Message&) {}, say);
     REQUIRE(e.ok());
     CHECK(std::filesystem::exists(dir));
   }
@@ -371,7 +378,8 @@ TEST_CASE(
   int status;
   waitpid(pid, &status, 0);
   REQUIRE(std::filesystem::exists(dir + "/rdzv.sock"));
-  auto live = RdzvEndpoint::create(loop.base(), [](const Message&) {}, say);
+  auto live = RdzvEndpoint::create(
+      loop.base(), [](const Message&) {}, say);
   REQUIRE(live.ok());
   CHECK_FALSE(std::filesystem::exists(dir));
   CHECK(std::filesystem::exists((*live)->directory()));
