@@ -39,8 +39,9 @@ CLI::App* add_op(CLI::App* rdzv, RdzvArgs& a, const std::string& op, const std::
   return cmd;
 }
 
-void add_timeout(CLI::App* cmd, RdzvArgs& a, const std::string& what) {
-  cmd->add_option("--timeout", a.timeout, what + " (default 300; 0: do not wait)")
+void add_timeout(CLI::App* cmd, RdzvArgs& a, const std::string& what,
+                 const char* zero = "do not wait") {
+  cmd->add_option("--timeout", a.timeout, what + " (default 300; 0: " + zero + ")")
       ->check(seconds());
 }
 
@@ -156,7 +157,7 @@ CLI::App* add_rdzv(CLI::App& app, RdzvArgs& a) {
                    "all (every process, default), replicated_job (this process's) or job")
       ->check(CLI::IsMember({"all", "replicated_job", "job"}));
   barrier->add_option("--tag", a.tag, "Tells barriers apart: members meet at the same tag");
-  add_timeout(barrier, a, "Give up after SECONDS, exit 124");
+  add_timeout(barrier, a, "Give up after SECONDS, exit 124", "wait without a limit");
   barrier->footer(
       "Examples:\n  jobset rdzv barrier\n"
       "  jobset rdzv barrier --scope replicated_job --tag data-staged --timeout 600");

@@ -124,7 +124,8 @@ Answer<int64_t> Client::barrier(const std::string& scope, const std::string& tag
         "take part in barriers";
   if (!bad.empty()) return bad_request("barrier: " + bad);
   json request = {{"op", "barrier"}, {"scope", scope}, {"tag", tag}, {"timeout_ms", timeout_ms}};
-  auto r = call(std::move(request), timeout_ms);
+  // 0 waits without a limit (PROTOCOL.md), here too: no margin to give up after.
+  auto r = call(std::move(request), timeout_ms == 0 ? kNoDeadline : timeout_ms);
   std::string what = "barrier " + scope + (tag.empty() ? "" : " '" + tag + "'");
   if (!r) return r.failure().with_context(what);
   auto size = field<int64_t>(*r, "size", "an integer");
@@ -175,7 +176,9 @@ Answer<uint64_t> Client::send(json request, int64_t timeout_ms) {
   auto now = Clock::now();
   auto sent = socket_.send_line(line, now + std::chrono::milliseconds(options_.margin_ms));
   if (!sent) return lose_connection(sent.failure());  // maybe half a line went out
-  waiting_[id] = now + std::chrono::milliseconds(timeout_ms + options_.margin_ms);
+  waiting_[id] = timeout_ms == kNoDeadline
+                     ? Clock::time_point::max()
+                     : now + std::chrono::milliseconds(timeout_ms + options_.margin_ms);
   return id;
 }
 

@@ -6,11 +6,12 @@
 // sent with send() is kept until receive() asks for it, and a reply to a
 // request the client stopped waiting for is dropped when it comes.
 //
-// Every wait is bounded: a request with timeout_ms waits at most
+// Every wait is bounded but one: a request with timeout_ms waits at most
 // timeout_ms plus Options::margin_ms for its reply (kTimeout after that;
-// the connection stays usable). A reply with id null (the daemon refusing
-// the connection: too_large, limit) or a broken connection fails this and
-// every later call of the client, with the same reason.
+// the connection stays usable); a barrier with timeout_ms 0 waits as long
+// as the barrier takes, as PROTOCOL.md promises (kNoDeadline to send()). A reply with id null (the
+// daemon refusing the connection: too_large, limit) or a broken connection fails this and every
+// later call of the client, with the same reason.
 //
 // The C ABI (include/jobset/rdzv.h, rdzv_c.cpp) and `jobset rdzv` are
 // built on this class. Not thread-safe: one Client per thread.
@@ -72,6 +73,8 @@ class Client {
   // flight. send() gives `request` (an object with "op") the next id and
   // sends it; its reply is waited for until timeout_ms + margin from now.
   // receive() returns that reply (ok true; its error as a Failure else).
+  // timeout_ms kNoDeadline: the reply is waited for without a limit.
+  static constexpr int64_t kNoDeadline = -1;
   Answer<uint64_t> send(nlohmann::json request, int64_t timeout_ms);
   Answer<nlohmann::json> receive(uint64_t id);
 

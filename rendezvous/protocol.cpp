@@ -276,12 +276,40 @@ std::string encode_request(const Request& q) {
 }
 
 std::string ok_reply(uint64_t id, const json& extra) {
-  // Written by hand so that "id" and "ok" come first, as a reader expects.
-  std::string line = "{\"id\":" + std::to_string(id) + ",\"ok\":true";
+  return ok_reply_with(id, reply_body(extra));
+}
+
+// Written by hand so that "id" and "ok" come first, as a reader expects.
+std::string reply_body(const json& extra) {
+  std::string body;
   if (extra.is_object()) {
-    for (const auto& [k, v] : extra.items()) line += "," + dump(json(k)) + ":" + dump(v);
+    for (const auto& [k, v] : extra.items()) {
+      body += ',';
+      body += dump(json(k));
+      body += ':';
+      body += dump(v);
+    }
   }
-  return line + "}\n";
+  return body;
+}
+
+std::string ok_reply_with(uint64_t id, std::string_view body) {
+  std::string line = "{\"id\":" + std::to_string(id) + ",\"ok\":true";
+  line.reserve(line.size() + body.size() + 2);
+  line.append(body);
+  line += "}\n";
+  return line;
+}
+
+std::optional<uint64_t> reply_id(std::string_view line) {
+  constexpr std::string_view kPrefix = "{\"id\":";
+  if (line.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  uint64_t id = 0;
+  size_t i = kPrefix.size(), digits = 0;
+  for (; i < line.size() && line[i] >= '0' && line[i] <= '9' && digits < 16; ++i, ++digits)
+    id = id * 10 + static_cast<uint64_t>(line[i] - '0');
+  if (digits == 0 || i >= line.size() || line[i] != ',') return std::nullopt;
+  return id;
 }
 
 std::string error_reply(std::optional<uint64_t> id, ErrorCode code, std::string_view message) {

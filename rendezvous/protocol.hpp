@@ -103,4 +103,15 @@ std::string encode_request(const Request& request);
 std::string ok_reply(uint64_t id, const nlohmann::json& extra = nlohmann::json::object());
 std::string error_reply(std::optional<uint64_t> id, ErrorCode code, std::string_view message);
 
+// The same reply to many requests (a barrier's, with everyone's values)
+// is encoded once: reply_body(extra) is the part after "ok":true, and
+// ok_reply_with(id, body) == ok_reply(id, extra).
+std::string reply_body(const nlohmann::json& extra);
+std::string ok_reply_with(uint64_t id, std::string_view body);
+
+// The id of a reply line made by ok_reply or error_reply, read from its
+// start without parsing the rest (a reply may carry megabytes of values);
+// nullopt for id null or a line made otherwise.
+std::optional<uint64_t> reply_id(std::string_view line);
+
 }  // namespace jobset::rdzv

@@ -74,10 +74,9 @@ void Store::tick(int64_t now_ms) {
 void Store::drop(const Origin& origin) {
   for (uint64_t handle : waiters_.from(origin)) {
     std::optional<Waiter> w = waiters_.take(handle);
-    auto b = barriers_.find(w->subject.substr(2));
-    if (w->request.op != Op::kBarrier || b == barriers_.end()) continue;
-    for (auto& [name, entered] : b->second)
-      if (entered.handle == handle) entered.handle = 0;  // stays entered, see store.hpp
+    if (w->request.op != Op::kBarrier) continue;
+    Entered* e = entry_of(handle, *w);
+    if (e) e->handle = 0;  // stays entered, see store.hpp
   }
   callers_.erase(origin);
 }
@@ -276,29 +275,41 @@ void Store::barrier(const std::string& name, const Origin& origin, const Request
     barriers_.erase(b);
   }
   done[m.name] = Entered{0, q.value};
+  // The reply's body is encoded once, not once per member: with values,
+  // that would be quadratic in the barrier's size.
   json payload = {{"size", size}};
   json values = json::object();
-  for (const auto& [who, e] : done)
-    if (e.value) values[who] = *e.value;
+  for (auto& [who, e] : done)
+    if (e.value) values[who] = std::move(*e.value);
   if (!values.empty()) payload["values"] = std::move(values);
+  const std::string body = reply_body(payload);
+  payload = json();
   for (const auto& [who, e] : done) {
     if (e.handle == 0) continue;
     std::optional<Waiter> w = waiters_.take(e.handle);
-    if (w) reply(w->origin, ok_reply(w->request.id, payload));
+    if (w) reply(w->origin, ok_reply_with(w->request.id, body));
   }
-  reply(origin, ok_reply(q.id, payload));
+  reply(origin, ok_reply_with(q.id, body));
 }
 
 void Store::leave_barrier(uint64_t handle, const Waiter& w) {
   auto b = barriers_.find(w.subject.substr(2));
   if (b == barriers_.end()) return;
-  for (auto it = b->second.begin(); it != b->second.end(); ++it) {
-    if (it->second.handle == handle) {
-      b->second.erase(it);
-      break;
-    }
-  }
+  auto it = b->second.find(member_of(w));
+  if (it != b->second.end() && it->second.handle == handle) b->second.erase(it);
   if (b->second.empty()) barriers_.erase(b);
+}
+
+// A barrier waiter's caller is "name:<member>" (only named callers enter).
+std::string Store::member_of(const Waiter& w) {
+  return w.caller.rfind("name:", 0) == 0 ? w.caller.substr(5) : std::string();
+}
+
+Store::Entered* Store::entry_of(uint64_t handle, const Waiter& w) {
+  auto b = barriers_.find(w.subject.substr(2));
+  if (b == barriers_.end()) return nullptr;
+  auto it = b->second.find(member_of(w));
+  return it != b->second.end() && it->second.handle == handle ? &it->second : nullptr;
 }
 
 // ---- helpers ------------------------------------------------------------------

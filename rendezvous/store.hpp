@@ -114,6 +114,8 @@ class Store {
   void wake_key(const std::string& key);
   void wake_member(const Member& m);
   void leave_barrier(uint64_t handle, const Waiter& w);
+  static std::string member_of(const Waiter& w);
+  Entered* entry_of(uint64_t handle, const Waiter& w);
   void end_all_waiters(ErrorCode code, const std::string& message);
 
   const Member* member(const std::string& name_or_fqdn) const;

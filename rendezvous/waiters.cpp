@@ -6,6 +6,7 @@ namespace jobset::rdzv {
 uint64_t Waiters::add(Waiter w) {
   uint64_t handle = next_++;
   by_subject_.emplace(w.subject, handle);
+  by_origin_.emplace(w.origin, handle);
   if (w.deadline) by_deadline_.emplace(*w.deadline, handle);
   ++per_caller_[w.caller];
   waiters_.emplace(handle, std::move(w));
@@ -17,13 +18,8 @@ std::optional<Waiter> Waiters::take(uint64_t handle) {
   if (it == waiters_.end()) return std::nullopt;
   Waiter w = std::move(it->second);
   waiters_.erase(it);
-  auto [lo, hi] = by_subject_.equal_range(w.subject);
-  for (auto s = lo; s != hi; ++s) {
-    if (s->second == handle) {
-      by_subject_.erase(s);
-      break;
-    }
-  }
+  by_subject_.erase({w.subject, handle});
+  by_origin_.erase({w.origin, handle});
   if (w.deadline) by_deadline_.erase({*w.deadline, handle});
   auto c = per_caller_.find(w.caller);
   if (c != per_caller_.end() && --c->second == 0) per_caller_.erase(c);
@@ -37,8 +33,9 @@ const Waiter* Waiters::find(uint64_t handle) const {
 
 std::vector<uint64_t> Waiters::on(const std::string& subject) const {
   std::vector<uint64_t> handles;
-  auto [lo, hi] = by_subject_.equal_range(subject);
-  for (auto it = lo; it != hi; ++it) handles.push_back(it->second);
+  for (auto it = by_subject_.lower_bound({subject, 0});
+       it != by_subject_.end() && it->first == subject; ++it)
+    handles.push_back(it->second);
   return handles;
 }
 
@@ -53,8 +50,9 @@ std::vector<uint64_t> Waiters::expired(int64_t now_ms) const {
 
 std::vector<uint64_t> Waiters::from(const Origin& origin) const {
   std::vector<uint64_t> handles;
-  for (const auto& [handle, w] : waiters_)
-    if (w.origin == origin) handles.push_back(handle);
+  for (auto it = by_origin_.lower_bound({origin, 0}); it != by_origin_.end() && it->first == origin;
+       ++it)
+    handles.push_back(it->second);
   return handles;
 }
 

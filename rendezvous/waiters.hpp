@@ -55,7 +55,11 @@ class Waiters {
  private:
   uint64_t next_ = 1;
   std::map<uint64_t, Waiter> waiters_;
-  std::multimap<std::string, uint64_t> by_subject_;
+  // (subject, handle) and (origin, handle): take() removes its entries in
+  // O(log n), however many wait on the same subject (a barrier of
+  // thousands) or come from the same origin.
+  std::set<std::pair<std::string, uint64_t>> by_subject_;
+  std::set<std::pair<Origin, uint64_t>> by_origin_;
   std::set<std::pair<int64_t, uint64_t>> by_deadline_;
   std::map<std::string, size_t> per_caller_;
 };

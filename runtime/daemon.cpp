@@ -239,7 +239,9 @@ void Daemon::on_read(bufferevent* bev, void* arg) {
 }
 
 void Daemon::on_write(bufferevent*, void* arg) {
-  static_cast<Daemon*>(arg)->supervisor_->resume_output();
+  auto* d = static_cast<Daemon*>(arg);
+  d->supervisor_->resume_output();
+  if (d->rdzv_) d->rdzv_->resume();
 }
 
 void Daemon::handle(Message& m) {
@@ -269,7 +271,8 @@ void Daemon::handle(Message& m) {
     bufferevent_setwatermark(bev_, EV_WRITE, kLowWater, 0);
     bufferevent_setcb(bev_, on_read, on_write, on_event, this);
     auto rdzv = RdzvEndpoint::create(
-        base_, [this](const Message& out) { send(out); }, [this](const std::string& s) { say(s); });
+        base_, [this](const Message& out) { send(out); }, [this](const std::string& s) { say(s); },
+        [this] { return congested(); });
     if (rdzv.ok())
       rdzv_ = std::move(*rdzv);
     else

@@ -253,6 +253,16 @@ void DaemonListener::step(Pending* p) {
       if (!hello) return reject(p, std::string("expected Hello, got ") + message_name(m));
       auto challenge = make_challenge(key_, *hello);
       if (!challenge.ok()) return reject(p, challenge.error().message());
+      // A recorded handshake replayed: its Auth could never match the fresh
+      // challenge, but it is refused before the launcher answers anything.
+      if (!seen_nonces_.insert(hello->nonce).second)
+        return reject(
+            p, "replayed handshake (node '" + hello->node + "' sent a nonce that was used before)");
+      seen_order_.push_back(hello->nonce);
+      if (seen_order_.size() > kMaxSeenNonces) {
+        seen_nonces_.erase(seen_order_.front());
+        seen_order_.pop_front();
+      }
       p->hello = std::move(*hello);
       p->challenge = std::move(*challenge);
       write_message(p->bev, *p->challenge);

@@ -15,9 +15,11 @@
 #include <event2/event.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/result.hpp"
@@ -93,7 +95,8 @@ class DaemonListener {
   // Called once per daemon that completed the handshake, in order of
   // arrival; node_index assigned 0,1,2...
   std::function<void(std::unique_ptr<DaemonLink>)> on_daemon;
-  // A peer that failed the handshake (wrong key, garbage, timeout): reported and dropped.
+  // A peer that failed the handshake (wrong key, garbage, timeout, a
+  // replayed Hello): reported and dropped; nothing it sent goes further.
   std::function<void(const std::string& why)> on_reject;
   // How long a peer may take to complete the handshake.
   int handshake_timeout_ms = 10000;
@@ -116,6 +119,11 @@ class DaemonListener {
   evconnlistener* listener_ = nullptr;
   std::list<std::unique_ptr<Pending>> pending_;
   int32_t next_index_ = 0;
+  // Daemon nonces seen, the last kMaxSeenNonces of them: a Hello that
+  // repeats one is a replay.
+  static constexpr size_t kMaxSeenNonces = 65536;
+  std::set<std::string> seen_nonces_;
+  std::deque<std::string> seen_order_;
 };
 
 }  // namespace jobset::runtime

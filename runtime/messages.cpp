@@ -8,8 +8,9 @@
 // Control messages are JSON objects whose keys are the struct's field
 // names; every field is written, and every field is required when reading
 // (unknown keys are ignored, so a newer peer may add fields). kOutput is
-// binary: u64 launch (big-endian), u8 stream, raw bytes; so is kSpawn (see
-// encode_spawn).
+// binary: u64 launch (big-endian), u8 stream, raw bytes; so are kSpawn (see
+// encode_spawn) and the rendezvous frames kRdzvRequest and kRdzvReply
+// (encode_binary).
 //
 // JSON strings must be UTF-8: bytes that are not (a file name in another
 // encoding) are replaced by U+FFFD rather than making encode() fail.
@@ -309,6 +310,10 @@ class BinaryWriter {
   void put(const ProcessSpec& p) {
     for_each_field(p, [this](const char*, const auto& value) { put(value); });
   }
+  template <typename M>
+  void put_fields(const M& m) {
+    for_each_field(m, [this](const char*, const auto& value) { put(value); });
+  }
   template <typename T>
   void put(const std::vector<T>& v) {
     put(static_cast<uint32_t>(v.size()));
@@ -355,6 +360,12 @@ class BinaryReader {
   bool get(ProcessSpec& p) {
     bool ok = true;
     for_each_field(p, [&](const char*, auto& value) { ok = ok && get(value); });
+    return ok;
+  }
+  template <typename M>
+  bool get_fields(M& m) {
+    bool ok = true;
+    for_each_field(m, [&](const char*, auto& value) { ok = ok && get(value); });
     return ok;
   }
   template <typename T>
@@ -408,6 +419,34 @@ Result<Message> decode_spawn(std::string_view payload) {
   return Message(std::move(spawn));
 }
 
+// ---- binary rendezvous frames -----------------------------------------------
+
+// RdzvRequest and RdzvReply carry a JSON line: inside a JSON frame it would
+// be escaped and parsed once more on each side, per request (a barrier's
+// reply with every member's values is megabytes). Binary, in table order:
+// RdzvRequest = u64 client, str line; RdzvReply = u64 client, u64 id, str line.
+template <typename M>
+constexpr bool kBinaryRdzv = std::is_same_v<M, RdzvRequest> || std::is_same_v<M, RdzvReply>;
+
+template <typename M>
+std::string encode_binary(const M& m) {
+  BinaryWriter counter(nullptr);
+  counter.put_fields(m);
+  std::string out;
+  out.reserve(counter.size());
+  BinaryWriter(&out).put_fields(m);
+  return out;
+}
+
+template <typename M>
+Result<Message> decode_binary(std::string_view payload) {
+  BinaryReader r(payload);
+  M m;
+  if (!r.get_fields(m)) return Error("truncated payload");
+  if (!r.done()) return Error("trailing bytes");
+  return Message(std::move(m));
+}
+
 // ---- Output ---------------------------------------------------------------
 
 Result<Message> decode_output(std::string_view payload) {
@@ -447,6 +486,8 @@ Result<Message> decode_payload(size_t index, std::string_view payload) {
       return decode_output(payload);
     } else if constexpr (std::is_same_v<M, Spawn>) {
       return decode_spawn(payload);
+    } else if constexpr (kBinaryRdzv<M>) {
+      return decode_binary<M>(payload);
     } else {
       return decode_json<M>(payload);
     }
@@ -473,6 +514,8 @@ std::string encode(const Message& m) {
           return encode_output_header(v.launch, v.stream, v.data.size()) + v.data;
         } else if constexpr (std::is_same_v<M, Spawn>) {
           return frame(type, encode_spawn(v));
+        } else if constexpr (kBinaryRdzv<M>) {
+          return frame(type, encode_binary(v));
         } else {
           return frame(type, to_json(v).dump(-1, ' ', false, json::error_handler_t::replace));
         }

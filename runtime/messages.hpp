@@ -7,8 +7,10 @@
 // Control messages carry a JSON payload; kOutput carries a binary payload
 // (u64 launch, u8 stream, then raw bytes: one or more whole lines, or the
 // last partial line of a stream at its end) so that bulk output costs no
-// escaping, and so does kSpawn (length-prefixed strings, messages.cpp), the
-// one control message that grows with the number of processes. Frames are at most kMaxFrame bytes.
+// escaping, and so do kSpawn (length-prefixed strings, messages.cpp), the
+// one control message that grows with the number of processes, and the
+// rendezvous frames kRdzvRequest and kRdzvReply, whose JSON lines go
+// through unescaped. Frames are at most kMaxFrame bytes.
 //
 // Connection: the daemon dials the launcher. Before anything else both
 // prove they hold the run's key (HMAC-SHA256 challenge-response, see

@@ -241,7 +241,7 @@ int run(const JobSet& js, const Plan& first_plan, const RunOptions& o, Starter& 
     accept_daemon(driver, std::move(l));
   };
   (*listener)->on_reject = [&](const std::string& why) {
-    if (o.verbose) err << "jobset: refused a connection: " << why << "\n";
+    err << "jobset: refused a connection: " << why << "\n";  // also under -q: security
   };
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGTSTP, SIGCONT, SIGCHLD}) {
     event* e = evsignal_new(

@@ -26,11 +26,9 @@ RunDriver::RunDriver(const JobSet& js, Plan& plan, const RunOptions& options,
              [this](const rdzv::Origin& to, std::string line) {
                Node& n = nodes_[to.node];
                if (!n.link || n.lost) return;
-               // The daemon's session counts answered ids; the line names it.
-               nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-               uint64_t id = j.is_object() && j.contains("id") && j["id"].is_number_unsigned()
-                                 ? j["id"].get<uint64_t>()
-                                 : 0;
+               // The daemon's session counts answered ids; the line names
+               // it at its start (not parsed whole: it may hold megabytes).
+               uint64_t id = rdzv::reply_id(line).value_or(0);
                n.link->send(runtime::RdzvReply{to.client, id, std::move(line)});
              }),
       controller_(js, plan.expansion, ControllerOptions{options.max_restarts}),

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "rendezvous/client_checks.hpp"
 #include "tests/rendezvous/fake_server.hpp"
@@ -173,6 +174,24 @@ TEST_CASE(
   auto put = c.put("k", "v", false);  // the late reply to the get comes first
   INFO((put ? "" : put.failure().message));
   CHECK(put);
+}
+
+TEST_CASE(
+    "client: a barrier with timeout 0 waits as long as the barrier takes, past the margin "
+    "(PROTOCOL.md: 0 waits without a limit)",
+    "[client]") {
+  FakeServer s([](const json& r) -> Lines {
+    if (r["op"] == "barrier") std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    return {ok(r, {{"size", 4}, {"run", "demo"}})};
+  });
+  Client c = connect_to(s, "demo-workers-0-0", quick());  // a 200 ms margin
+  auto r = c.barrier("all", "", 0);
+  INFO((r ? "" : r.failure().message));
+  REQUIRE(r);
+  CHECK(*r == 4);
+  // With a timeout, the margin still bounds the wait.
+  auto bounded = c.barrier("all", "t", 100);
+  CHECK(bounded.code() == Code::kTimeout);
 }
 
 TEST_CASE("client: a hello that is never answered fails within the margin", "[client]") {

@@ -211,3 +211,19 @@ TEST_CASE("protocol: wire names of the enums", "[protocol]") {
   CHECK(names ==
         "bad_request not_found timeout too_large limit attempt_ended closed unauthorized ");
 }
+
+TEST_CASE("protocol: a reply body encoded once gives the same line for every id; reply_id reads it",
+          "[protocol]") {
+  using namespace jobset::rdzv;
+  nlohmann::json extra = {{"size", 3}, {"values", {{"a", "x\"y"}, {"b", ""}}}};
+  std::string body = reply_body(extra);
+  for (uint64_t id : {uint64_t{0}, uint64_t{7}, kMaxId}) {
+    CHECK(ok_reply_with(id, body) == ok_reply(id, extra));
+    CHECK(reply_id(ok_reply_with(id, body)) == id);
+    CHECK(reply_id(error_reply(id, ErrorCode::kTimeout, "t")) == id);
+  }
+  CHECK(ok_reply_with(1, reply_body(nlohmann::json::object())) == "{\"id\":1,\"ok\":true}\n");
+  CHECK_FALSE(reply_id(error_reply(std::nullopt, ErrorCode::kTooLarge, "x")).has_value());
+  CHECK_FALSE(reply_id("{\"ok\":true,\"id\":3}").has_value());
+  CHECK_FALSE(reply_id("").has_value());
+}

@@ -391,3 +391,52 @@ TEST_CASE("store: per-process bounds on keys, bytes and waiting requests", "[sto
   CHECK(only(f.send(a, get(12, "w3", 100)))["error"] == "limit");
   CHECK(f.send(other, get(13, "w3", 100)).empty());
 }
+
+TEST_CASE(
+    "store: a barrier of 4096 members on 64 nodes with values: drops, a timeout and its retry "
+    "keep the count right, and every waiting member gets all 4096 values",
+    "[store]") {
+  size_t replies = 0, bad = 0;
+  std::vector<std::string> lines;
+  Store store("big", [&](const Origin&, std::string line) { lines.push_back(std::move(line)); });
+  std::vector<Member> ms;
+  for (int i = 0; i < 4096; ++i) {
+    std::string name = "big-w-0-" + std::to_string(i);
+    ms.push_back(
+        Member{name, name + ".big", "w", 0, "n" + std::to_string(i / 64), "127.0.0.1", {}});
+  }
+  store.begin_attempt(0, ms);
+  auto origin = [](int i) { return Origin{i / 64, static_cast<uint64_t>(i % 64) + 1}; };
+  auto request = [](const std::string& line) { return *parse_request(line); };
+  for (int i = 0; i < 4096; ++i)
+    store.handle(
+        origin(i),
+        request(R"({"id":1,"op":"hello","version":1,"name":"big-w-0-)" + std::to_string(i) + "\"}"),
+        0);
+  lines.clear();
+  auto enter = [&](int i, int timeout) {
+    store.handle(origin(i),
+                 request(R"({"id":2,"op":"barrier","scope":"all","timeout_ms":)" +
+                         std::to_string(timeout) + R"(,"value":"v)" + std::to_string(i) + "\"}"),
+                 0);
+  };
+  for (int i = 0; i < 4095; ++i) enter(i, i == 7 ? 10 : 0);
+  CHECK(lines.empty());
+  store.drop_node(1);  // 64 members whose clients went: they stay entered
+  store.tick(10);      // member 7 times out and leaves
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("\"timeout\"") != std::string::npos);
+  lines.clear();
+  enter(4095, 0);
+  CHECK(lines.empty());  // 7 is missing
+  enter(7, 0);
+  for (const std::string& line : lines) {
+    json j = json::parse(line);
+    ++replies;
+    if (j["size"] != 4096 || j["values"].size() != 4096 || j["values"]["big-w-0-4095"] != "v4095")
+      ++bad;
+  }
+  CHECK(replies == 4096 - 64);
+  CHECK(bad == 0);
+  CHECK_FALSE(store.next_deadline().has_value());
+}

@@ -152,6 +152,52 @@ TEST_CASE("link: a daemon without the key is rejected and dropped", "[link]") {
   CHECK(L.loop.run_until([&] { return d.peer_closed(); }, 2));
 }
 
+TEST_CASE(
+    "link: a recorded handshake replayed is rejected: the Hello's nonce again, or an old Auth "
+    "under a fresh Hello; nothing it sends after reaches a handler",
+    "[link]") {
+  Alarm alarm(30);
+  Listener L;
+  // A real daemon's handshake, recorded by a listener on the wire.
+  FakeDaemon d(L.l->port());
+  Hello hello = *make_hello("n0");
+  d.send(hello);
+  std::vector<Message> got;
+  REQUIRE(L.loop.run_until(
+      [&] {
+        for (Message& m : d.received()) got.push_back(m);
+        return !got.empty();
+      },
+      5));
+  Auth auth = *answer_challenge(L.key, hello, std::get<Challenge>(got[0]));
+  d.send(auth);
+  REQUIRE(L.loop.run_until([&] { return L.links.size() == 1; }, 5));
+  int requests = 0;
+  DaemonLink::Handlers h;
+  h.rdzv_request = [&](const RdzvRequest&) { ++requests; };
+  L.links[0]->set_handlers(h);
+
+  {  // the same Hello, Auth and a request, byte for byte
+    FakeDaemon replay(L.l->port());
+    replay.send_bytes(encode(hello) + encode(auth) + encode(RdzvRequest{1, "{}"}));
+    REQUIRE(L.loop.run_until([&] { return L.rejects.size() == 1; }, 5));
+    CHECK_THAT(L.rejects[0], Catch::Contains("replayed handshake"));
+    CHECK(L.loop.run_until([&] { return replay.peer_closed(); }, 2));
+  }
+  {  // a fresh Hello (the attacker can make one), then the recorded Auth
+    FakeDaemon replay(L.l->port());
+    Hello fresh = *make_hello("n0");
+    replay.send(fresh);
+    REQUIRE(L.loop.run_until([&] { return !replay.received().empty(); }, 5));
+    replay.send_bytes(encode(auth) + encode(RdzvRequest{1, "{}"}));
+    REQUIRE(L.loop.run_until([&] { return L.rejects.size() == 2; }, 5));
+    CHECK_THAT(L.rejects[1], Catch::Contains("did not prove the run's key"));
+  }
+  L.loop.run_for(0.05);
+  CHECK(L.links.size() == 1);
+  CHECK(requests == 0);
+}
+
 TEST_CASE("link: garbage, wrong message order and oversize handshake frames are rejected",
           "[link]") {
   Alarm alarm(30);

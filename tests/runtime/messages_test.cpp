@@ -268,6 +268,8 @@ constexpr size_t member_count() {
 static_assert(member_count<ProcessSpec>() == 13);
 static_assert(member_count<Spawn>() == 1);
 static_assert(member_count<Output>() == 3);
+static_assert(member_count<RdzvRequest>() == 2);
+static_assert(member_count<RdzvReply>() == 3);
 
 // One of each message, every field set to something other than its default.
 std::vector<Message> full_messages() {
@@ -292,7 +294,8 @@ std::vector<Message> full_messages() {
 }
 
 bool is_json(const Message& m) {
-  return !std::holds_alternative<Spawn>(m) && !std::holds_alternative<Output>(m);
+  return !std::holds_alternative<Spawn>(m) && !std::holds_alternative<Output>(m) &&
+         !std::holds_alternative<RdzvRequest>(m) && !std::holds_alternative<RdzvReply>(m);
 }
 
 Message default_like(const Message& m) {
@@ -384,4 +387,14 @@ TEST_CASE("messages: the bytes on the wire", "[runtime]") {
       "\0\0\0\0",                   // pmi_mapping
       4 + 8 + 4 + 5 + 9 + 14 + 5 + 8 + 4 + 12 + 16);
   CHECK(encode(Spawn{{p}}) == frame_of(10, payload));
+  // The rendezvous frames carry their JSON line as it is: no escaping.
+  CHECK(encode(RdzvRequest{0x0102, R"({"id":1,"op":"hosts"})"}) ==
+        frame_of(24, std::string("\0\0\0\0\0\0\1\2\0\0\0\x15", 12) + R"({"id":1,"op":"hosts"})"));
+  CHECK(encode(RdzvReply{3, 4, "{\"id\":4,\"ok\":true}\n"}) ==
+        frame_of(15, std::string("\0\0\0\0\0\0\0\3\0\0\0\0\0\0\0\4\0\0\0\x13", 20) +
+                         "{\"id\":4,\"ok\":true}\n"));
+  CHECK_THAT(error_of(frame_of(24, std::string("\0\0\0\0\0\0\0\1\0\0\0\x09{}", 14))),
+             Catch::Contains("bad RdzvRequest: truncated payload"));
+  CHECK_THAT(error_of(frame_of(24, std::string("\0\0\0\0\0\0\0\1\0\0\0\x02{}!", 15))),
+             Catch::Contains("bad RdzvRequest: trailing bytes"));
 }

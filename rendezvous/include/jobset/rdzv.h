@@ -11,10 +11,11 @@
  * [A-Za-z0-9._/:-]; values at most JOBSET_RDZV_MAX_VALUE bytes.
  *
  * Every call returns JOBSET_RDZV_OK (0) or a negative jobset_rdzv_code;
- * jobset_rdzv_error() then says what happened in words. No call blocks
- * forever: connecting to a socket nobody listens on fails at once, and a
- * call waits at most its timeout_ms plus a 5 s margin for the reply.
- * timeout_ms is 0 (answer at once) to 86400000 (24 h).
+ * jobset_rdzv_error() then says what happened in words. Connecting to a
+ * socket nobody listens on fails at once, and a call waits at most its
+ * timeout_ms plus a 5 s margin for the reply. timeout_ms is 0 (answer at
+ * once) to 86400000 (24 h); for a barrier, 0 waits without a limit (as
+ * the protocol says), the one call that may block until the run ends.
  *
  * Threads: a handle is used by one thread at a time (one handle per
  * thread); distinct handles are independent. Strings returned through
@@ -83,7 +84,8 @@ int jobset_rdzv_watch(jobset_rdzv_t* h, const char* key, int64_t version, int ti
                       char** value_out, size_t* len_out, int64_t* version_out);
 /* Enters the barrier of scope "all", "replicated_job" or "job" (NULL:
  * "all") with tag (NULL: "", at most 64 bytes) and returns once every
- * member of the scope has entered it. Needs a name (see open). */
+ * member of the scope has entered it; timeout_ms 0 waits as long as that
+ * takes. Needs a name (see open). */
 int jobset_rdzv_barrier(jobset_rdzv_t* h, const char* scope, const char* tag, int timeout_ms);
 /* The address of a process by its stable name or FQDN; waits up to
  * timeout_ms for it to start. A name that is not the run's: ENOTFOUND. */
