@@ -207,7 +207,7 @@ Result<Spawner::Child> Spawner::spawn(const ProcessSpec& spec, int keep_fd) {
     close_all({out[0], err[0], st[0]});
     return Error(std::string(vfork_mode ? "clone: " : "fork: ") + strerror(fork_errno));
   }
-  setpgid(pid, pid);  // fails harmlessly when the child got there first (setsid)
+  setpgid(pid, pid);  // may fail harmlessly when the child got there first
   Child c{pid, out[0], err[0], st[0], {}};
   if (vfork_mode && args.stage != 0) {
     int32_t record[2] = {args.stage, args.err};
@@ -223,10 +223,7 @@ bool Spawner::setup_child(ChildArgs& a) const {
     sa.sa_handler = SIG_DFL;
     sigaction(sig, &sa, nullptr);
   }
-  // A session of its own (and so a process group), as Hydra gives its
-  // ranks: the kernel's autogroup scheduling then weighs the run's
-  // processes apart from whatever else shares the caller's session.
-  if (setsid() < 0) setpgid(0, 0);
+  setpgid(0, 0);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return false;
   if (getppid() != a.parent) _exit(127);  // the daemon is already gone
   if (dup2(devnull_, 0) < 0 || dup2(a.out_w, 1) < 0 || dup2(a.err_w, 2) < 0) return false;

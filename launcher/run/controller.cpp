@@ -404,6 +404,12 @@ void Controller::stop_live(const std::vector<int32_t>& ranks) {
 // message patterns, target replicated jobs; an empty list matches all);
 // the first match decides, and no match means RestartJobSet. A restart that
 // counts and would exceed max_restarts fails with ReachedMaxRestarts.
+// Why a job failed, when more than the exit status of its process says:
+// an MPI world broken, a pod failure policy rule, a deadline.
+std::string Controller::cause_of(const Job& job) {
+  return job.reason == "BackoffLimitExceeded" ? "" : job.reason + ": " + job.message;
+}
+
 void Controller::handle_failed_jobs(double now) {
   if (outcome_) return;
   const Job* first = nullptr;
@@ -420,7 +426,7 @@ void Controller::handle_failed_jobs(double now) {
   const std::string failed =
       "job " + job_name + " failed (" + first->reason + "): " + first->message;
   if (!js_.failure_policy) {
-    decide(Outcome{false, "FailedJobs", failed, first->exit_code, first->failed_rank}, now);
+    decide(Outcome{false, "FailedJobs", failed, first->exit_code, first->failed_rank, cause_of(*first)}, now);
     return;
   }
   FailureAction action = FailureAction::kRestartJobSet;
@@ -448,13 +454,13 @@ void Controller::handle_failed_jobs(double now) {
   if (action == FailureAction::kFailJobSet) {
     decide(Outcome{false, "FailJobSetFailurePolicyAction",
                    failed + " (failure policy rule " + rule_name + ": FailJobSet)", first->exit_code,
-                   first->failed_rank},
+                   first->failed_rank, cause_of(*first)},
            now);
   } else if (counts && restarts_counted_ >= max_restarts()) {
     decide(
         Outcome{false, "ReachedMaxRestarts",
                 failed + "; no restart left (max_restarts " + std::to_string(max_restarts()) + ")",
-                first->exit_code, first->failed_rank},
+                first->exit_code, first->failed_rank, cause_of(*first)},
         now);
   } else if (action == FailureAction::kRestartJob ||
              action == FailureAction::kRestartJobAndIgnoreMaxRestarts) {

@@ -92,6 +92,7 @@ struct Outcome {
   std::string message;  // the last line jobset prints
   int exit_code = 0;
   int32_t rank = -1;  // the process whose failure decided it, when one did
+  std::string cause;  // its job's reason and message, when not simply its exit
 };
 
 struct ControllerOptions {
@@ -165,6 +166,7 @@ class Controller {
   void fail_job(size_t job, const std::string& reason, const std::string& message, int exit_code,
                 double now, int32_t rank = -1);
   void handle_failed_jobs(double now);
+  static std::string cause_of(const Job& job);
   void restart_jobset(bool counts, const std::string& why, double now);
   void restart_job(size_t job, bool counts, const std::string& why, double now);
   void check_success(double now);

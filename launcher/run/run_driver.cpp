@@ -484,6 +484,7 @@ int RunDriver::finish() {
             << plan_.cluster.nodes[plan_.slots[o.rank].node].name << ") "
             << (o.exit_code > 128 ? "was killed by signal " + std::to_string(o.exit_code - 128)
                                   : "exited with code " + std::to_string(o.exit_code))
+            << (o.cause.empty() ? "" : " (" + o.cause + ")")
             << "; every other process was stopped (" << o.reason << ")\n"
             << std::flush;
     return o.exit_code;
