@@ -1,6 +1,7 @@
 // Supervisor (supervisor.hpp).
 #include "runtime/supervisor.hpp"
 
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -340,6 +341,11 @@ void Supervisor::reap() {
 void Supervisor::on_partial(evutil_socket_t, short, void* arg) {
   auto* pipe = static_cast<Pipe*>(arg);
   if (!pipe->open() || pipe->split.pending() == 0) return;
+  // Bytes still in the pipe (not read yet: output parked, or the loop
+  // busy) mean the writer is not waiting: its line may be going on.
+  int unread = 0;
+  if (pipe->parked || (ioctl(pipe->fd, FIONREAD, &unread) == 0 && unread > 0))
+    return arm(pipe->partial_ev, kPartialMs);
   pipe->partial_since = -1;
   pipe->sup->send_output(pipe->proc, pipe->stream, pipe->split.finish());
 }

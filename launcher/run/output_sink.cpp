@@ -91,18 +91,21 @@ Status OutputSink::write(const std::string& name, int attempt, int stream, std::
     if (!data.empty()) open = data.back() != '\n';
   } else {
     const int fd = stream == 2 ? 2 : 1;
-    clear_status();
-    std::string out;
-    const bool continues = open_[fd] == name;
-    if (!open_[fd].empty() && !continues) {  // another process's line is open: end it
-      out += '\n';
-      cut_[fd].insert(open_[fd]);
-      open_[fd].clear();
+    if (!open_[fd].empty() && open_[fd] != name) {
+      // Another process's line is open: wait behind it, within bounds.
+      if (now_() - opened_at_[fd] < kHoldSeconds && held_bytes_[fd] + data.size() <= kHoldBytes) {
+        held_[fd].push_back(Held{name, std::string(data)});
+        held_bytes_[fd] += data.size();
+        return {};
+      }
+      clear_status();
+      end_open_line(fd);
+      e = drain_held(fd);
+      if (e == 0 && !open_[fd].empty() && open_[fd] != name) end_open_line(fd);
     }
-    const bool cut = !continues && cut_[fd].erase(name) > 0;
-    out += decorate(name, data, continues, cut);
-    if (!data.empty()) open_[fd] = data.back() == '\n' ? "" : name;
-    e = writer_(fd, out);
+    clear_status();
+    if (e == 0) e = emit(name, fd, data);
+    if (e == 0 && open_[fd].empty()) e = drain_held(fd);
     draw_status();
   }
   if (e == 0) return {};
@@ -114,9 +117,61 @@ Status OutputSink::write(const std::string& name, int attempt, int stream, std::
   return Error(where + ": " + std::strerror(e));
 }
 
+int OutputSink::emit(const std::string& name, int fd, std::string_view data) {
+  std::string out;
+  const bool continues = open_[fd] == name;
+  if (!open_[fd].empty() && !continues) {  // another process's line is open: end it
+    out += '\n';
+    cut_[fd].insert(open_[fd]);
+    open_[fd].clear();
+  }
+  const bool cut = !continues && cut_[fd].erase(name) > 0;
+  out += decorate(name, data, continues, cut);
+  if (!data.empty()) {
+    const bool open = data.back() != '\n';
+    if (open && open_[fd] != name) opened_at_[fd] = now_();
+    open_[fd] = open ? name : "";
+  }
+  return writer_(fd, out);
+}
+
+int OutputSink::drain_held(int fd) {
+  while (!held_[fd].empty()) {
+    const Held& h = held_[fd].front();
+    if (!open_[fd].empty() && open_[fd] != h.name) return 0;  // behind a new open line
+    Held next = std::move(held_[fd].front());
+    held_[fd].pop_front();
+    held_bytes_[fd] -= next.data.size();
+    if (int e = emit(next.name, fd, next.data); e != 0) {
+      lost_ = e;
+      return e;
+    }
+  }
+  return 0;
+}
+
+std::optional<double> OutputSink::hold_deadline() const {
+  std::optional<double> due;
+  for (int fd : {1, 2})
+    if (!held_[fd].empty() && (!due || opened_at_[fd] + kHoldSeconds < *due))
+      due = opened_at_[fd] + kHoldSeconds;
+  return due;
+}
+
+void OutputSink::release_overdue() {
+  for (int fd : {1, 2}) {
+    if (held_[fd].empty() || now_() < opened_at_[fd] + kHoldSeconds) continue;
+    clear_status();
+    end_open_line(fd);
+    (void)drain_held(fd);
+    draw_status();
+  }
+}
+
 void OutputSink::message(std::string_view text) {
   clear_status();
   end_open_line(2);
+  (void)drain_held(2);
   (void)writer_(2, text);  // jobset's own words: nowhere else to report their loss
   draw_status();
 }
@@ -152,8 +207,14 @@ void OutputSink::flush() {
   clear_status();
   // Tags start lines: a line left open gets its newline. Untagged output
   // ends as the programs left it.
-  if (options_.tag || options_.timestamp)
-    for (int fd : {1, 2}) end_open_line(fd);
+  for (int fd : {1, 2}) {
+    // What waited is written (a newline first ends the line it waited on).
+    while (!held_[fd].empty() && lost_ == 0) {
+      end_open_line(fd);
+      if (drain_held(fd) != 0) break;
+    }
+    if (options_.tag || options_.timestamp) end_open_line(fd);
+  }
 }
 
 }  // namespace jobset::launcher

@@ -6,8 +6,10 @@
 // do partial lines: text a program left without a newline for a moment (a
 // progress bar, a prompt) or at its end. A partial line stays open on its
 // stream: the same process's next output continues it in place; another
-// process's output first ends it with a newline, so lines of different
-// processes never mix, and the rest of the cut line then starts a line of
+// process's output waits behind it (up to kHoldSeconds and kHoldBytes) so
+// that a writer stalled mid-line is not cut. Past that, the open line is
+// ended with a newline, so lines of different processes never mix, what
+// waited is written, and the rest of the cut line later starts a line of
 // its own, tagged "[name]+ " with --tag-output. At the end, an open line
 // gets its newline in tagged mode. The terminal status line, when there is
 // one, is erased before output and drawn again after (not while a line is
@@ -16,7 +18,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <memory>
 #include <string>
@@ -52,6 +56,15 @@ class OutputSink {
   // jobset's own words to the user (stderr, never tagged or redirected).
   void message(std::string_view text);
 
+  // Output waiting behind another process's open line: when it is due to
+  // be written anyway (seconds since the epoch, as now()), or nothing; the
+  // owner calls release_overdue() then.
+  std::optional<double> hold_deadline() const;
+  void release_overdue();
+
+  static constexpr double kHoldSeconds = 1.0;
+  static constexpr size_t kHoldBytes = size_t{4} << 20;
+
   // The status line to keep at the bottom of a terminal ("" for none).
   void set_status_line(std::string line, int fd);
   void flush();
@@ -64,6 +77,10 @@ class OutputSink {
   Result<int> file_for(const std::string& name, int attempt, int stream);
   void clear_status();
   void end_open_line(int fd);  // a newline after a line left open on stream fd
+  // Writes `data` of `name` to terminal stream fd (1 or 2), continuing or
+  // marking its open line; returns 0 or the errno.
+  int emit(const std::string& name, int fd, std::string_view data);
+  int drain_held(int fd);  // what waited, in order, while no other line is open
   void draw_status();
 
   OutputOptions options_;
@@ -75,6 +92,12 @@ class OutputSink {
   // none), and the processes whose open line another process's output cut.
   std::string open_[3];
   std::set<std::string> cut_[3];
+  double opened_at_[3] = {0, 0, 0};  // when the open line there began
+  struct Held {
+    std::string name, data;
+  };
+  std::deque<Held> held_[3];  // others' output waiting behind the open line
+  size_t held_bytes_[3] = {0, 0, 0};
   std::string status_;
   int status_fd_ = -1;
   bool status_shown_ = false;

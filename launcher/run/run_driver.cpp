@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -102,6 +103,21 @@ void RunDriver::output(const runtime::Output& out) {
   auto s = io_.sink.write(plan_.expansion.processes[rank].name, attempt,
                           out.stream == runtime::Stream::kStderr ? 2 : 1, out.data);
   if (!s) output_lost(s.error().message());
+  arm_hold();
+}
+
+// Output waiting behind another process's open line is written when due.
+void RunDriver::arm_hold() {
+  std::optional<double> due = io_.sink.hold_deadline();
+  if (!due) return;
+  if (!hold_timer_)
+    hold_timer_ = io_.loop.timer([this] {
+      io_.sink.release_overdue();
+      if (io_.sink.lost())
+        output_lost(std::string("standard output or error: ") + std::strerror(io_.sink.lost()));
+      arm_hold();
+    });
+  hold_timer_->arm(std::max(0.0, *due - io_.loop.wall()) + 0.001);
 }
 
 // Output that cannot be written stops the run: a closed pipe as a shell

@@ -142,6 +142,7 @@ class RunDriver {
   void push(std::function<void()> input);
   void begin_attempt(int attempt);
   void arm_rdzv();
+  void arm_hold();
   int64_t now_ms() const { return static_cast<int64_t>(io_.loop.monotonic() * 1000); }
 
   const JobSet& js_;
@@ -158,7 +159,8 @@ class RunDriver {
   bool begun_ = false;
   bool shutting_down_ = false;
   int interrupts_ = 0;
-  std::unique_ptr<Timer> connect_timer_, timeout_timer_, deadline_timer_, shutdown_timer_, suspend_timer_, rdzv_timer_;
+  std::unique_ptr<Timer> connect_timer_, timeout_timer_, deadline_timer_, shutdown_timer_, suspend_timer_, rdzv_timer_,
+      hold_timer_;
   std::deque<std::function<void()>> inputs_;  // controller inputs not yet fed
   std::vector<int> attempt_of_;               // launch id - 1 -> attempt
   int exit_code_ = 1;

@@ -58,17 +58,19 @@ TEST_CASE("output sink: --tag-output prefixes every line, a partial last line ge
 TEST_CASE("output sink: a partial line continues in place, and another process's line never "
           "mixes into it",
           "[output_sink]") {
-  SECTION("tagged: the cut line's rest is marked as a continuation") {
+  SECTION("tagged: another process's line waits until the open line ends") {
     Capture c;
     OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), fixed_time);
     REQUIRE(sink.write("a", 0, 1, "progress 10%").ok());
     REQUIRE(sink.write("a", 0, 1, "\rprogress 20%").ok());  // the same line, in place
-    REQUIRE(sink.write("b", 0, 1, "hello\n").ok());         // ends a's line first
+    REQUIRE(sink.write("b", 0, 1, "hello\n").ok());         // waits behind a's line
+    CHECK(c.on(1) == "[a] progress 10%\rprogress 20%");
+    CHECK(sink.hold_deadline() == Approx(fixed_time() + OutputSink::kHoldSeconds));
     REQUIRE(sink.write("a", 0, 1, " done\nnext\n").ok());
-    CHECK(c.on(1) ==
-          "[a] progress 10%\rprogress 20%\n[b] hello\n[a]+  done\n[a] next\n");
+    CHECK(c.on(1) == "[a] progress 10%\rprogress 20% done\n[a] next\n[b] hello\n");
+    CHECK_FALSE(sink.hold_deadline());
   }
-  SECTION("untagged: the programs' bytes, with a newline only where lines would mix") {
+  SECTION("untagged: the programs' bytes, lines whole and in order") {
     Capture c;
     OutputSink sink({}, c.writer(), fixed_time);
     REQUIRE(sink.write("a", 0, 1, "Password: ").ok());
@@ -77,8 +79,38 @@ TEST_CASE("output sink: a partial line continues in place, and another process's
     REQUIRE(sink.write("a", 0, 2, "err").ok());  // streams are apart
     REQUIRE(sink.write("b", 0, 1, "y").ok());
     sink.flush();
-    CHECK(c.on(1) == "Password: \nx\nok\ny");
+    CHECK(c.on(1) == "Password: ok\nx\ny");
     CHECK(c.on(2) == "err");
+  }
+  SECTION("a line left open too long is ended; what waited goes out, the rest is marked") {
+    Capture c;
+    double now = 1000;
+    OutputSink sink({.tag = true, .timestamp = false, .dir = ""}, c.writer(), [&now] { return now; });
+    REQUIRE(sink.write("a", 0, 1, "epoch 1: 50%").ok());
+    now += 0.5;
+    REQUIRE(sink.write("b", 0, 1, "one\n").ok());
+    sink.release_overdue();  // not yet due
+    CHECK(c.on(1) == "[a] epoch 1: 50%");
+    now += 0.6;
+    REQUIRE(sink.hold_deadline());
+    CHECK(*sink.hold_deadline() <= now);
+    sink.release_overdue();
+    CHECK(c.on(1) == "[a] epoch 1: 50%\n[b] one\n");
+    REQUIRE(sink.write("a", 0, 1, "\repoch 1: 100%\n").ok());
+    CHECK(c.on(1) == "[a] epoch 1: 50%\n[b] one\n[a]+ \repoch 1: 100%\n");
+    // Past the bound, a writer does not wait either.
+    REQUIRE(sink.write("a", 0, 1, "again").ok());
+    now += 2;
+    REQUIRE(sink.write("b", 0, 1, "two\n").ok());
+    CHECK(c.on(1).ends_with("[a] again\n[b] two\n"));
+  }
+  SECTION("what waits is never lost: the end of the run writes it") {
+    Capture c;
+    OutputSink sink({}, c.writer(), fixed_time);
+    REQUIRE(sink.write("a", 0, 1, "no newline ever").ok());
+    REQUIRE(sink.write("b", 0, 1, "b line\n").ok());
+    sink.flush();
+    CHECK(c.on(1) == "no newline ever\nb line\n");
   }
   SECTION("jobset's own words start on a line of their own") {
     Capture c;
