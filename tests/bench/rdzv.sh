@@ -5,6 +5,8 @@
 #      and 4,096 on 256 with BENCH_BIG=1
 #   3. a restart's hosts-file replacement: from the launcher's decision to
 #      restart to every node's hosts file naming the new attempt
+#   4. a process moving off a lost node: from the kill of its daemon to every
+#      node's hosts file giving its name the new address
 # Usage: rdzv.sh BUILDDIR SRCDIR (make bench). Not a test: it never fails
 # on a figure, only when a command fails. BENCH_RUNS runs each (default 3).
 set -euo pipefail
@@ -87,3 +89,35 @@ print("%.1f" % ((max(float(s[2]) for s in seen) - t0) * 1e3))
 PY
 done
 printf '   median %s ms over %s runs\n' "$(median <"$tmp/r.all")" "$runs"
+
+echo
+echo "== 4. a process moving: 64 processes on 16 of 17 simulated nodes; in attempt 0 a process"
+echo "   of sim2 kills its node's daemon; the restart moves sim2's 4 processes to the spare."
+echo "   From the kill to the last process of attempt 1 seeing, in its node's hosts file, the"
+echo "   moved mv-w-0-4 at its new address (an upper bound: it includes the spawns)"
+cat >"$tmp/move.toml" <<'TOML'
+name = "mv"
+[failure_policy]
+max_restarts = 1
+[[replicated_jobs]]
+name = "w"
+[replicated_jobs.template]
+parallelism = 64
+backoff_limit = 0
+command = ["sh", "-c", "if [ $JOBSET_RESTART_ATTEMPT = 0 ]; then [ $RANK = 4 ] && { sleep 0.3; echo killed $(date +%s.%N); kill -9 $PPID; }; exec sleep 30; fi; echo moved $(awk '$NF == \"mv-w-0-4\" { print $1 }' $JOBSET_HOSTS_FILE) $(date +%s.%N) $JOBSET_NODE"]
+TOML
+: >"$tmp/m.all"
+for i in $(seq "$runs"); do
+  "$jobset" run -q --simulate-nodes 17:4 "$tmp/move.toml" >"$tmp/m.$i" 2>&1 || {
+    echo "rdzv.sh: the move run failed:"; tail -5 "$tmp/m.$i"; exit 1; }
+  python3 - "$tmp/m.$i" >>"$tmp/m.all" <<'PY'
+import sys
+lines = [l.split() for l in open(sys.argv[1])]
+t0 = next(float(l[1]) for l in lines if l and l[0] == "killed")
+seen = [l for l in lines if l and l[0] == "moved"]
+if len(seen) != 64 or len({l[1] for l in seen}) != 1:
+    sys.exit("rdzv.sh: not every process of attempt 1 saw mv-w-0-4 at one new address: %s" % seen)
+print("%.1f" % ((max(float(l[2]) for l in seen) - t0) * 1e3))
+PY
+done
+printf '   median %s ms over %s runs\n' "$(median <"$tmp/m.all")" "$runs"
