@@ -98,9 +98,12 @@ Status OutputSink::write(const std::string& name, int attempt, int stream, std::
         held_bytes_[fd] += data.size();
         return {};
       }
+      // Too long: what waited goes out first, in order, lines ended as needed.
       clear_status();
-      end_open_line(fd);
-      e = drain_held(fd);
+      do {
+        end_open_line(fd);
+        e = drain_held(fd);
+      } while (e == 0 && !held_[fd].empty());
       if (e == 0 && !open_[fd].empty() && open_[fd] != name) end_open_line(fd);
     }
     clear_status();
@@ -163,7 +166,7 @@ void OutputSink::release_overdue() {
     if (held_[fd].empty() || now_() < opened_at_[fd] + kHoldSeconds) continue;
     clear_status();
     end_open_line(fd);
-    (void)drain_held(fd);
+    (void)drain_held(fd);  // may stop behind a line a waiting process opens: its own clock
     draw_status();
   }
 }

@@ -6,7 +6,7 @@
 // sent reaches the store, and the run goes on to a clean end.
 #include <catch2/catch.hpp>
 
-#include "run/run_util.hpp"
+#include "tests/run/run_util.hpp"
 #include "tests/skip.hpp"
 
 namespace {

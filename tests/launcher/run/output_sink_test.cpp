@@ -104,6 +104,18 @@ TEST_CASE("output sink: a partial line continues in place, and another process's
     REQUIRE(sink.write("b", 0, 1, "two\n").ok());
     CHECK(c.on(1).ends_with("[a] again\n[b] two\n"));
   }
+  SECTION("past the bound, what waited goes out first and in order, each process's lines too") {
+    Capture c;
+    double now = 1000;
+    OutputSink sink({}, c.writer(), [&now] { return now; });
+    REQUIRE(sink.write("a", 0, 1, "a-open").ok());
+    REQUIRE(sink.write("b", 0, 1, "b1\n").ok());
+    REQUIRE(sink.write("c", 0, 1, "c-open").ok());
+    REQUIRE(sink.write("b", 0, 1, "b2\n").ok());
+    now += 2;
+    REQUIRE(sink.write("b", 0, 1, "b3\n").ok());
+    CHECK(c.on(1) == "a-open\nb1\nc-open\nb2\nb3\n");
+  }
   SECTION("what waits is never lost: the end of the run writes it") {
     Capture c;
     OutputSink sink({}, c.writer(), fixed_time);
