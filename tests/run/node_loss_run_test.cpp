@@ -85,7 +85,10 @@ TEST_CASE("node loss: a JobSet restart moves the lost node's processes to the sp
   Scratch s;
   s.write("job.toml", job_file("[failure_policy]\nmax_restarts = 1\n", 0));
   Launch r(s, {"run", "--simulate-nodes", "4:2", "--events", s.path("events.jsonl"), "job.toml"});
-  ::kill(await_daemon_of(r, "sim2"), SIGKILL);
+  pid_t sim2 = await_daemon_of(r, "sim2");
+  // js-w-0-0 has looked js-w-1-0 up in attempt 0 before its node goes.
+  REQUIRE(eventually(30, [&] { return seen_address(r.out(), "js-w-0-0", 0).size() > 0; }));
+  ::kill(sim2, SIGKILL);
   int code = r.wait(60);
   INFO(r.report() << "\nstdout:\n" << r.out());
   CHECK(code == 0);
