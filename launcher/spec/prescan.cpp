@@ -41,6 +41,13 @@ class TomlKeyDepth {
         continue;
       }
       if (std::string_view(" \t\r\n=,[]{}#\"'").find(c) == std::string_view::npos) {
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          // Never valid outside strings and comments (bare keys are ASCII),
+          // and toml++ 3.3 reaches an unreachable point on some of them
+          // (its is_unicode_whitespace, e.g. on U+00AB): refused here.
+          non_ascii_ = true;
+          return Mark{line_, column()};
+        }
         advance(1);  // inside a bare key, a number or a date
         continue;
       }
@@ -80,6 +87,12 @@ class TomlKeyDepth {
 
  private:
   bool digit_at(size_t j) const { return j < t_.size() && t_[j] >= '0' && t_[j] <= '9'; }
+
+ public:
+  // Whether scan() stopped at a non-ASCII byte outside strings and comments.
+  bool non_ascii() const { return non_ascii_; }
+
+ private:
   int column() const { return static_cast<int>(i_ - line_start_) + 1; }
 
   void advance(size_t n) {
@@ -116,6 +129,7 @@ class TomlKeyDepth {
   size_t i_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;
+  bool non_ascii_ = false;
 };
 
 // A first pass over the parser's events, before yaml-cpp builds its node
@@ -264,9 +278,14 @@ std::optional<Mark> invalid_utf8(std::string_view t, unsigned char& bad) {
 }  // namespace
 
 std::optional<PrescanProblem> prescan_toml(std::string_view text) {
-  if (auto deep = TomlKeyDepth(text).scan(kMaxDepth))
-    return PrescanProblem{*deep, "document nested deeper than " + std::to_string(kMaxDepth) +
-                                     " levels (a key or table header with too many dotted parts)"};
+  TomlKeyDepth scanner(text);
+  if (auto at = scanner.scan(kMaxDepth)) {
+    if (scanner.non_ascii())
+      return PrescanProblem{*at, "expected a key, a value or a comment, found a character that is "
+                                 "not ASCII outside a quoted string (quote it)"};
+    return PrescanProblem{*at, "document nested deeper than " + std::to_string(kMaxDepth) +
+                                   " levels (a key or table header with too many dotted parts)"};
+  }
   return std::nullopt;
 }
 

@@ -616,3 +616,22 @@ TEST_CASE("robustness: valid UTF-8 and a byte order mark are fine in both format
   CHECK(l.js->jobset.replicated_jobs[0].tmpl.command[1] ==
         "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x9a\x80");
 }
+
+TEST_CASE("robustness: a non-ASCII character outside a TOML string is refused before toml++ sees "
+          "it (the fuzzer's crash: toml++ 3.3 reaches an unreachable point on U+00AB)",
+          "[robustness]") {
+  Loaded crash = load(std::string("\x9c\xc2\xab"));
+  CHECK_FALSE(crash.js.has_value());
+  const Diagnostic* d = find(crash.diags, "not ASCII outside a quoted string");
+  REQUIRE(d);
+  CHECK(d->mark.line == 1);
+  Loaded key = load("name = \"x\"\nk\xc2\xab = 1\n");
+  REQUIRE(find(key.diags, "not ASCII outside a quoted string"));
+  CHECK(find(key.diags, "not ASCII outside a quoted string")->mark.line == 2);
+  // Inside strings and comments non-ASCII text is fine.
+  Loaded ok = load(
+      "name = \"x\" # caf\xc3\xa9\n[[replicated_jobs]]\nname = \"w\"\n"
+      "[replicated_jobs.template]\ncommand = [\"echo\", \"\xc2\xab caf\xc3\xa9 \xc2\xbb\"]\n");
+  INFO(ok.diags.to_string());
+  CHECK(ok.js.has_value());
+}
