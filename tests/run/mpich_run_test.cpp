@@ -6,7 +6,7 @@
 #include <map>
 
 #include "tests/run/run_util.hpp"
-#include "skip.hpp"
+#include "tests/skip.hpp"
 
 namespace {
 
