@@ -153,8 +153,8 @@ TEST_CASE("pmi1 protocol: PMI_process_mapping in MPICH's vector format", "[pmi1 
   CHECK(process_mapping({0, 1, 2, 0, 1, 2}) == "(vector,(0,3,1),(0,3,1))");
   CHECK(process_mapping({0, 0, 0, 1, 1, 2}) == "(vector,(0,1,3),(1,1,2),(2,1,1))");
   // Too long for a value: not served (MPICH then works it out itself).
-  std::vector<int32_t> scattered;
-  for (int i = 0; i < 2000; ++i) scattered.push_back(i % 2 ? i : 0);
+  std::vector<int32_t> scattered(2000);
+  for (int i = 0; i < 2000; ++i) scattered[static_cast<size_t>(i)] = i % 2 ? i : 0;
   CHECK(process_mapping(scattered).empty());
 }
 
