@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -138,12 +139,19 @@ int OutputSink::emit(const std::string& name, int fd, std::string_view data) {
   return writer_(fd, out);
 }
 
+// While a line is open, only its owner's waiting output may go (the
+// earliest first); with none open, the earliest of all. So each process's
+// output keeps its order, and an owner never has output waiting behind
+// someone else's.
 int OutputSink::drain_held(int fd) {
-  while (!held_[fd].empty()) {
-    const Held& h = held_[fd].front();
-    if (!open_[fd].empty() && open_[fd] != h.name) return 0;  // behind a new open line
-    Held next = std::move(held_[fd].front());
-    held_[fd].pop_front();
+  auto& held = held_[fd];
+  while (!held.empty()) {
+    auto it = held.begin();
+    if (!open_[fd].empty())
+      it = std::find_if(held.begin(), held.end(), [&](const Held& h) { return h.name == open_[fd]; });
+    if (it == held.end()) return 0;  // behind another process's open line
+    Held next = std::move(*it);
+    held.erase(it);
     held_bytes_[fd] -= next.data.size();
     if (int e = emit(next.name, fd, next.data); e != 0) {
       lost_ = e;

@@ -116,6 +116,17 @@ TEST_CASE("output sink: a partial line continues in place, and another process's
     REQUIRE(sink.write("b", 0, 1, "b3\n").ok());
     CHECK(c.on(1) == "a-open\nb1\nc-open\nb2\nb3\n");
   }
+  SECTION("a process whose line opens while its later output waits sends that output first") {
+    Capture c;
+    OutputSink sink({}, c.writer(), fixed_time);
+    REQUIRE(sink.write("a", 0, 1, "a-open").ok());
+    REQUIRE(sink.write("z", 0, 1, "z1-open").ok());  // waits
+    REQUIRE(sink.write("x", 0, 1, "x1\n").ok());     // waits
+    REQUIRE(sink.write("z", 0, 1, " z1-end\n").ok()); // waits, after x1
+    REQUIRE(sink.write("a", 0, 1, " a-end\n").ok());  // a's line ends: what waited goes
+    REQUIRE(sink.write("z", 0, 1, "z2\n").ok());
+    CHECK(c.on(1) == "a-open a-end\nz1-open z1-end\nx1\nz2\n");
+  }
   SECTION("what waits is never lost: the end of the run writes it") {
     Capture c;
     OutputSink sink({}, c.writer(), fixed_time);
