@@ -70,6 +70,14 @@ const std::string* lookup_in(const Env& env, const std::string& name) {
   return nullptr;
 }
 
+// MPICH's PMI_process_mapping: which ranks share a node, from the placement.
+std::string pmi_mapping_of(const Plan& plan) {
+  std::vector<int32_t> node_of_rank;
+  node_of_rank.reserve(plan.slots.size());
+  for (const auto& slot : plan.slots) node_of_rank.push_back(slot.node);
+  return runtime::pmi1::process_mapping(node_of_rank);
+}
+
 }  // namespace
 
 std::string expand_references(const std::string& text,
@@ -110,9 +118,7 @@ ProcessSpecs::ProcessSpecs(const JobSet& js, const Plan& plan, SpecSettings sett
   std::vector<int32_t> per_node(plan.cluster.nodes.size(), 0);
   for (size_t r = 0; r < plan.slots.size(); ++r) local_rank_[r] = per_node[plan.slots[r].node]++;
   for (size_t r = 0; r < plan.slots.size(); ++r) local_size_[r] = per_node[plan.slots[r].node];
-  std::vector<int32_t> node_of_rank;
-  for (const auto& slot : plan.slots) node_of_rank.push_back(slot.node);
-  pmi_mapping_ = runtime::pmi1::process_mapping(node_of_rank);
+  pmi_mapping_ = pmi_mapping_of(plan);
 }
 
 void ProcessSpecs::moved(int32_t rank) {
@@ -126,9 +132,7 @@ void ProcessSpecs::moved(int32_t rank) {
   local_rank_[rank] = next;
   for (size_t r = 0; r < plan_.slots.size(); ++r)
     if (plan_.slots[r].node == node) local_size_[r] = size;
-  std::vector<int32_t> node_of_rank;  // MPICH's map of which ranks share a node
-  for (const auto& slot : plan_.slots) node_of_rank.push_back(slot.node);
-  pmi_mapping_ = runtime::pmi1::process_mapping(node_of_rank);
+  pmi_mapping_ = pmi_mapping_of(plan_);
 }
 
 Env ProcessSpecs::jobset_variables(int32_t rank, int attempt, int job_attempt) const {

@@ -15,12 +15,6 @@ namespace {
 
 using namespace runtest;
 
-void check_nothing_left(const Launch& r) {
-  auto left = wait_gone(r.marker(), 2.0);
-  INFO(r.report() << "\nprocesses of the run still there 2 s after it ended:\n" << describe(left));
-  CHECK(left.empty());
-}
-
 // Starts one escapee of each kind, says so, then does `then`.
 std::vector<std::string> escaping(const std::string& then) {
   return {"run", "-n", "2", "sh", "-c",

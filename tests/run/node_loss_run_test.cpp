@@ -21,12 +21,6 @@ using json = nlohmann::json;
 
 bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
 
-void check_nothing_left(const Launch& r) {
-  auto left = wait_gone(r.marker(), 2.0);
-  INFO("processes of the run still there 2 s after it ended:\n" << describe(left));
-  CHECK(left.empty());
-}
-
 // Three jobs of two processes, one node each (sim1, sim2, sim3; sim4 is
 // the spare when there are four); the processes of sim2 sleep
 // (until their daemon is killed), the others print where they ran and

@@ -26,14 +26,6 @@ const std::string kFailed = "jobset: failed";
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
 
-// Nothing carrying the run's marker may be left `seconds` after the
-// launcher ended.
-void check_nothing_left(const Launch& r, double seconds = 2.0) {
-  auto left = wait_gone(r.marker(), seconds);
-  INFO("processes of the run still there " << seconds << " s after it ended:\n" << describe(left));
-  CHECK(left.empty());
-}
-
 // The last event is {"event":"jobset_finished","exit_code":code,...}.
 void check_finished_event(const std::vector<json>& evs, int code) {
   REQUIRE(!evs.empty());

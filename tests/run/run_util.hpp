@@ -333,6 +333,15 @@ class Launch {
 
 // The --events file, one JSON object per line; a line that is not JSON
 // fails the test.
+// Nothing carrying the run's marker may be left `seconds` after the
+// launcher ended.
+inline void check_nothing_left(const Launch& r, double seconds = 2.0) {
+  auto left = wait_gone(r.marker(), seconds);
+  INFO(r.report() << "\nprocesses of the run still there " << seconds << " s after it ended:\n"
+                  << describe(left));
+  CHECK(left.empty());
+}
+
 inline std::vector<nlohmann::json> read_events(const std::string& path) {
   std::vector<nlohmann::json> out;
   std::ifstream f(path);
