@@ -104,6 +104,13 @@ Supervisor::~Supervisor() {
     if (!p->reaped) ::kill(-p->pid, SIGKILL);
   }
   for (auto& [launch, p] : procs_) sweep(p.get());
+  // The daemon is going: whatever of the run's processes a sweep missed
+  // (a child list read while orphans were being handed over) goes too.
+  if (!run_mark_.empty()) {
+    std::set<pid_t> keep;
+    if (watchdog_) keep.insert(watchdog_->pid());
+    sweep_escaped(keep, {run_mark_});
+  }
 }
 
 // Descendants of `p` that left its process group and were handed to
@@ -138,6 +145,9 @@ void Supervisor::spawn(const ProcessSpec& spec, int keep_fd) {
     if (name == "JOBSET_RDZV" || name == "JOBSET_HOSTNAME" || name == "JOBSET_RESTART_ATTEMPT")
       p->marks.push_back(std::string(name).append("=").append(value));
   if (p->marks.size() != 3) p->marks.clear();  // not a run's process: nothing to recognise
+  if (!p->marks.empty() && run_mark_.empty())
+    for (const std::string& m : p->marks)
+      if (m.rfind("JOBSET_RDZV=", 0) == 0) run_mark_ = m;
   p->status_fd = child->status_fd;
   if (p->status_fd >= 0) {
     p->status_ev = event_new(base_, p->status_fd, EV_READ | EV_PERSIST, on_status, p.get());

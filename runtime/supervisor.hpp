@@ -114,6 +114,7 @@ class Supervisor {
   std::vector<Pipe*> parked_;
   std::list<std::unique_ptr<KillTimer>> kill_timers_;
   std::vector<char> buf_;
+  std::string run_mark_;  // this daemon's JOBSET_RDZV entry, which every process of the run carries
 };
 
 }  // namespace jobset::runtime
